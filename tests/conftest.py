@@ -1,0 +1,25 @@
+import pickle
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+sys.path.insert(0, str(Path(__file__).parent))  # for paper_loop
+
+
+@pytest.fixture(scope="session")
+def frozen():
+    """The dataset published with the paper (../shared/reference/mnist1d_data.pkl)."""
+    path = SHARED / "reference" / "mnist1d_data.pkl"
+    if not path.exists():
+        pytest.fail(f"frozen reference dataset missing: {path}")
+    with open(path, "rb") as f:
+        return pickle.load(f)
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    """Keep every test's dataset cache out of the user's home."""
+    monkeypatch.setenv("MNIST1D_CACHE", str(tmp_path / "cache"))
