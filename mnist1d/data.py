@@ -19,7 +19,7 @@ import numpy as np
 from . import transform as T
 
 __all__ = ["DatasetArgs", "get_dataset_args", "get_templates", "make_dataset",
-           "get_dataset", "validate_args"]
+           "get_dataset", "validate_args", "trace_sample"]
 
 _DIGITS = [
     [5, 6, 6.5, 6.75, 7, 7, 7, 7, 6.75, 6.5, 6, 5],
@@ -193,21 +193,59 @@ def _draw_fast(rng, n, a, length):
                   rng.standard_normal((n, length)), rng.standard_normal((n, length)), u[2])
 
 
-def _transform(templates, labels, d, a, length):
-    """Steps 1-8 of the generator for samples of the given labels; returns (n, final_seq_length)."""
+def _transform(templates, labels, d, a, length, steps=None):
+    """Steps 1-8 of the generator for samples of the given labels; returns (n, final_seq_length).
+
+    If ``steps`` is a dict, the signal after each step is stored in it, by step name.
+    """
+    def keep(name, x):
+        if steps is not None:
+            steps[name] = x.copy()
+        return x
+
     low, high = a.padding
     span = high - low + 1
     pad_len = low + (d.u_pad * span).astype(np.int64)
     # A padded, stretched digit depends only on (label, padding): make each pair once.
     pairs, which = np.unique(labels * span + (pad_len - low), return_inverse=True)
     stretched = T.pad_and_stretch(templates[pairs // span], low + pairs % span, length)
+    keep("padded and stretched", stretched[which])
     # Rolling and scaling commute exactly, so roll while gathering, then scale.
-    x = T.translate(stretched, d.shift, rows=which)
-    x = T.scale(x, d.u_scale, a.scale_coeff)
-    x = T.fill_zeros(x, T.correlated_noise(a.corr_noise_scale * d.corr))
-    x = x + a.iid_noise_scale * d.iid
-    x = T.shear(x, d.u_shear, a.shear_scale)
-    return T.resample(x, a.final_seq_length)
+    x = keep("translated", T.translate(stretched, d.shift, rows=which))
+    x = keep("scaled", T.scale(x, d.u_scale, a.scale_coeff))
+    x = keep("correlated noise", T.fill_zeros(x, T.correlated_noise(a.corr_noise_scale * d.corr)))
+    x = keep("iid noise", x + a.iid_noise_scale * d.iid)
+    x = keep("sheared", T.shear(x, d.u_shear, a.shear_scale))
+    return keep("resampled", T.resample(x, a.final_seq_length))
+
+
+def trace_sample(label, args=None, seed=0):
+    """One sample of class ``label`` made step by step, for figures.
+
+    Parameters
+    ----------
+    label : int
+        Digit, 0-9.
+    args : DatasetArgs or dict, optional
+        Generator parameters; ``seed`` is ignored in favour of the argument below.
+    seed : int
+        Seeds a private ``numpy.random.Generator`` for this sample's draws.
+
+    Returns
+    -------
+    dict
+        Step name -> signal, float64 (length,) before the last step and
+        (final_seq_length,) after it; steps in the order the generator applies them.
+        The signals are not standardised (that needs the whole dataset).
+    """
+    a = validate_args(args)
+    if not (_is_int(label) and 0 <= label <= 9):
+        raise ValueError(f"label must be an integer in [0, 9], got {label!r}")
+    length = a.template_len + a.padding[1]
+    steps = {}
+    d = _draw_fast(np.random.default_rng(seed), 1, a, length)
+    _transform(get_templates()["x"], np.array([label]), d, a, length, steps)
+    return {name: x[0] for name, x in steps.items()}
 
 
 def _blocks(n):

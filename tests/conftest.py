@@ -23,3 +23,8 @@ def frozen():
 def _private_cache(tmp_path, monkeypatch):
     """Keep every test's dataset cache out of the user's home."""
     monkeypatch.setenv("MNIST1D_CACHE", str(tmp_path / "cache"))
+
+
+def pytest_configure(config):
+    import os
+    os.environ.setdefault("MPLBACKEND", "Agg")  # tests draw figures with no display

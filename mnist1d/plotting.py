@@ -1,0 +1,80 @@
+"""Figures in one house style. Imports matplotlib, so ``import mnist1d`` does not load it."""
+import matplotlib.pyplot as plt
+import numpy as np
+
+COLORS = plt.get_cmap("tab10").colors
+STYLE = {
+    "figure.dpi": 100, "savefig.dpi": 100, "font.size": 10, "axes.titlesize": 10,
+    "axes.spines.top": False, "axes.spines.right": False, "axes.grid": False,
+    "legend.frameon": False, "lines.linewidth": 1.6,
+}
+
+
+def use_style():
+    """Apply the course's matplotlib style to every later figure."""
+    plt.rcParams.update(STYLE)
+
+
+def draw_digit(ax, x, t=None, color="k", label=None):
+    """Draw one MNIST-1D signal upright, as the paper does: value across, time down.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    x : ndarray, shape (length,)
+        The signal.
+    t : ndarray, shape (length,), optional
+        Its time axis (default: evenly spaced over [-1, 1]).
+    """
+    t = np.linspace(-1, 1, len(x)) if t is None else t
+    ax.plot(x, t, color=color, lw=2)
+    if not ax.yaxis_inverted():
+        ax.invert_yaxis()
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for side in ("left", "bottom"):
+        ax.spines[side].set_visible(False)
+    if label is not None:
+        ax.set_title(str(label))
+
+
+def plot_digits(xs, t=None, labels=None, ncols=10, size=1.0, axes=None):
+    """A grid of signals, one per axes.
+
+    Parameters
+    ----------
+    xs : ndarray, shape (n, length)
+    t : ndarray, shape (length,), optional
+    labels : sequence of n titles, optional
+    ncols : int
+    size : float
+        Width of one panel in inches (height is 2.4 times it).
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    if axes is None:
+        nrows = -(-len(xs) // ncols)
+        fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * 2.4 * size),
+                                 squeeze=False)
+    else:
+        fig = np.ravel(axes)[0].figure
+    axes = np.ravel(axes)
+    for i, ax in enumerate(axes):
+        ax.clear()
+        if i < len(xs):
+            draw_digit(ax, xs[i], t, label=None if labels is None else labels[i])
+        else:
+            ax.axis("off")
+    return fig
+
+
+def plot_steps(steps, size=1.3):
+    """One panel per generator step (a dict name -> signal, as ``trace_sample`` returns)."""
+    fig, axes = plt.subplots(1, len(steps), figsize=(len(steps) * size, 2.6 * size))
+    for ax, (name, x) in zip(np.ravel(axes), steps.items()):
+        draw_digit(ax, x)
+        ax.set_title(name.replace(" ", "\n"), fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,103 @@
+"""The book's structure: the table of contents, stored outputs, install cells, chapter contract."""
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+
+
+def toc_files(node=TOC):
+    files = [node["root"]] if "root" in node else []
+    for key in ("chapters", "sections", "parts"):
+        for child in node.get(key, []):
+            if "file" in child:
+                files.append(child["file"])
+            files += toc_files(child)
+    return files
+
+
+def resolve(entry):
+    for suffix in (".ipynb", ".md"):
+        if (ROOT / f"{entry}{suffix}").exists():
+            return ROOT / f"{entry}{suffix}"
+    return None
+
+
+CHAPTERS = [resolve(f) for f in toc_files() if resolve(f) and resolve(f).suffix == ".ipynb"]
+
+
+def code_cells(path):
+    return [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+
+
+def source(cell):
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def test_every_toc_entry_exists():
+    missing = [f for f in toc_files() if resolve(f) is None]
+    assert not missing, f"_toc.yml names files that do not exist: {missing}"
+
+
+def test_every_notebook_is_in_the_toc():
+    listed = {p.resolve() for p in CHAPTERS}
+    stray = [p for p in (ROOT / "book").glob("*.ipynb") if p.resolve() not in listed]
+    assert not stray, f"notebooks that nbval and the book would miss: {stray}"
+
+
+def test_there_are_chapters():
+    assert CHAPTERS, "the table of contents lists no notebook"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_all_code_cells_executed_without_errors(path):
+    cells = code_cells(path)
+    unrun = [i for i, c in enumerate(cells) if c.get("execution_count") is None]
+    assert not unrun, f"{path.name}: code cells {unrun} have no stored run (a stripped notebook?)"
+    counts = [c["execution_count"] for c in cells]
+    assert counts == list(range(1, len(cells) + 1)), f"{path.name}: not run top to bottom in one kernel"
+    errors = [i for i, c in enumerate(cells) for o in c["outputs"] if o["output_type"] == "error"]
+    assert not errors, f"{path.name}: stored errors in code cells {errors}"
+
+
+def install_target():
+    url = CONFIG["repository"]["url"].rstrip("/")
+    return f"mnist1d-course @ git+{url}@v{VERSION}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_install_cell_matches_repository_and_runs_only_on_colab(path):
+    first = source(code_cells(path)[0])
+    assert install_target() in first, f"{path.name}: first code cell must install {install_target()!r}"
+    assert 'if "google.colab" in sys.modules:' in first
+    body = first.split('if "google.colab" in sys.modules:')[1]
+    assert all(line.startswith("    ") or not line.strip() for line in body.splitlines()[1:]), \
+        "everything after the Colab check must be inside it"
+    for bad in ("git clone", "sys.path", "drive.mount"):
+        assert all(bad not in source(c) for c in code_cells(path)), f"{path.name} uses {bad!r}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_contract(path):
+    cells = code_cells(path)
+    params = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(params) == 1 and re.search(r'^SCALE = "course"', source(params[0]), re.M)
+    assert any(re.search(r"^assert ", source(c), re.M) for c in cells), "no check cell"
+    text = "\n".join(source(c) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "markdown")
+    labels = re.findall(r"```\{exercise\}[^\n]*\n:label: ([\w-]+)", text)
+    assert labels, f"{path.name}: no exercises"
+    for label in labels:
+        assert f"solution-start}} {label}" in text or f"{{solution}} {label}" in text, \
+            f"{path.name}: exercise {label} has no solution"
+
+
+def test_colab_launch_is_configured():
+    assert CONFIG["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
+    assert CONFIG["repository"]["url"].startswith("https://github.com/")
