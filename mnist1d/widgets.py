@@ -143,7 +143,10 @@ _BUTTON_TEXT = {
 def animation_html(anim, default_mode="loop"):
     """The animation as self-contained HTML (``IPython.display.HTML`` it): frames and player inline."""
     import re
-    html = anim.to_jshtml(default_mode=default_mode)
+
+    import matplotlib.pyplot as plt
+    with plt.rc_context({"savefig.dpi": "figure"}):  # the figure's own (small) dpi
+        html = anim.to_jshtml(default_mode=default_mode)
     html = re.sub(r'<link rel="stylesheet"\s+href="https://[^"]*font-awesome[^"]*">', "", html)
     for cls, text in _BUTTON_TEXT.items():
         html = html.replace(f'<i class="{cls}"></i>', text)
