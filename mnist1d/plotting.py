@@ -57,7 +57,7 @@ def plot_digits(xs, t=None, labels=None, ncols=10, size=1.0, axes=None):
     if axes is None:
         nrows = -(-len(xs) // ncols)
         fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * 2.4 * size),
-                                 squeeze=False)
+                                 squeeze=False, layout="constrained")
     else:
         fig = np.ravel(axes)[0].figure
     axes = np.ravel(axes)
@@ -72,9 +72,8 @@ def plot_digits(xs, t=None, labels=None, ncols=10, size=1.0, axes=None):
 
 def plot_steps(steps, size=1.3):
     """One panel per generator step (a dict name -> signal, as ``trace_sample`` returns)."""
-    fig, axes = plt.subplots(1, len(steps), figsize=(len(steps) * size, 2.6 * size))
+    fig, axes = plt.subplots(1, len(steps), figsize=(len(steps) * size, 2.6 * size), layout="constrained")
     for ax, (name, x) in zip(np.ravel(axes), steps.items()):
         draw_digit(ax, x)
         ax.set_title(name.replace(" ", "\n"), fontsize=9)
-    fig.tight_layout()
     return fig

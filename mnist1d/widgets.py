@@ -93,7 +93,7 @@ def explorer():
     controls = {p.name: _control(p, defaults[p.name]) for p in PARAMS}
 
     def redraw(**values):
-        fig, axes = plt.subplots(1, 10, figsize=(10, 2.4))
+        fig, axes = plt.subplots(1, 10, figsize=(10, 2.6), layout="constrained")
         values["padding"] = list(values["padding"])
         draw_examples(axes, values)
         fig.suptitle(", ".join(f"{k}={v}" for k, v in values.items()), fontsize=8)
@@ -117,7 +117,7 @@ def sweep_animation(frames_per_param=6, interval_ms=400):
     from matplotlib.animation import FuncAnimation
 
     frames = [(p.name, v) for p in PARAMS for v in p.sweep(frames_per_param)]
-    fig, axes = plt.subplots(1, 10, figsize=(8, 2.2), dpi=50)
+    fig, axes = plt.subplots(1, 10, figsize=(8, 2.4), dpi=50, layout="constrained")
 
     def update(i):
         name, value = frames[i]
