@@ -1,0 +1,137 @@
+"""One training loop for the whole course; it trains N independent copies at once.
+
+Data lives on the device as tensors for the whole run; minibatches are slices taken in
+order through the training set (the paper's protocol); the test set is evaluated every
+``eval_every`` steps into a history dict with one column per copy.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = ["TrainConfig", "default_device", "to_tensors", "train", "accuracy"]
+
+
+def default_device():
+    """CUDA when present, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@dataclass
+class TrainConfig:
+    """The paper's protocol by default: Adam, lr 1e-2, batch 100 in order, 6000 steps."""
+    steps: int = 6000
+    lr: float = 1e-2
+    batch_size: int = 100
+    eval_every: int = 250
+    optimizer: str = "adam"  # or "sgd"
+    momentum: float = 0.0    # for sgd
+
+    def __post_init__(self):
+        for name in ("steps", "batch_size", "eval_every"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {getattr(self, name)!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        if self.optimizer not in ("adam", "sgd"):
+            raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
+
+
+def to_tensors(dataset, device=None):
+    """A dataset dict's x, y, x_test, y_test as float32 / int64 tensors on ``device``.
+
+    Arrays may be (N, L) for data shared by all copies or (M, N, L) for one dataset per copy.
+    """
+    device = default_device() if device is None else device
+    return {k: torch.as_tensor(np.asarray(dataset[k]), dtype=torch.float32 if k.startswith("x") else torch.int64,
+                               device=device) for k in ("x", "y", "x_test", "y_test")}
+
+
+def _losses(model, x, y):
+    """Each copy's mean cross-entropy on its batch, shape (M,). Their sum is what is
+    differentiated: copy m's parameters get exactly the gradient of copy m's loss."""
+    logits = model(x)  # (M, B, C)
+    m, b, c = logits.shape
+    y = y.expand(m, b) if y.dim() == 1 else y
+    return F.cross_entropy(logits.reshape(m * b, c), y.reshape(-1), reduction="none").view(m, b).mean(1)
+
+
+@torch.no_grad()
+def accuracy(model, x, y, chunk=5000):
+    """Per-copy accuracy (0-1), a numpy array of shape (M,)."""
+    correct = 0
+    for i in range(0, x.shape[-2], chunk):
+        logits = model(x[..., i:i + chunk, :])
+        yy = y[..., i:i + chunk]
+        correct = correct + (logits.argmax(-1) == yy).float().sum(-1)
+    return (correct / x.shape[-2]).cpu().numpy()
+
+
+@torch.no_grad()
+def _evaluate(model, x, y):
+    logits = model(x)
+    m, n, c = logits.shape
+    yy = y.expand(m, n) if y.dim() == 1 else y
+    loss = F.cross_entropy(logits.reshape(m * n, c), yy.reshape(-1), reduction="none").view(m, n).mean(1)
+    return loss.cpu().numpy(), (logits.argmax(-1) == yy).float().mean(1).cpu().numpy()
+
+
+def _optimizer(model, cfg):
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
+
+
+def train(model, data, cfg=None, device=None):
+    """Train every copy in ``model`` on ``data``; return the history.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        From :func:`mnist1d.models.build`; outputs (M, B, n_classes).
+    data : dict
+        ``x`` (N, L) or (M, N, L), ``y`` (N,) or (M, N) and the same for the test set:
+        numpy arrays (a dataset dict) or tensors from :func:`to_tensors`.
+    cfg : TrainConfig, optional
+    device : torch.device, optional
+        Default: CUDA if present, else CPU.
+
+    Returns
+    -------
+    dict
+        ``step`` (T,), and (T, M) arrays ``train_loss`` (mean minibatch loss since the last
+        evaluation), ``test_loss``, ``test_acc``, ``train_acc`` (on the whole training set).
+    """
+    cfg = TrainConfig() if cfg is None else cfg
+    device = default_device() if device is None else device
+    d = data if all(torch.is_tensor(data[k]) for k in ("x", "y")) else to_tensors(data, device)
+    model = model.to(device)
+    opt = _optimizer(model, cfg)
+    n = d["x"].shape[-2]
+    hist = {k: [] for k in ("step", "train_loss", "test_loss", "test_acc", "train_acc")}
+    running, since = torch.zeros(model.n_models, device=device), 0
+    for step in range(1, cfg.steps + 1):
+        start = ((step - 1) * cfg.batch_size) % n
+        losses = _losses(model, d["x"][..., start:start + cfg.batch_size, :],
+                         d["y"][..., start:start + cfg.batch_size])
+        opt.zero_grad(set_to_none=True)
+        losses.sum().backward()
+        opt.step()
+        running += losses.detach()
+        since += 1
+        if step % cfg.eval_every == 0 or step == cfg.steps:
+            _log(hist, step, running / since, model, d)
+            running.zero_()
+            since = 0
+    return {k: np.asarray(v) for k, v in hist.items()}
+
+
+def _log(hist, step, train_loss, model, d):
+    test_loss, test_acc = _evaluate(model, d["x_test"], d["y_test"])
+    _, train_acc = _evaluate(model, d["x"], d["y"])
+    hist["step"].append(step)
+    hist["train_loss"].append(train_loss.cpu().numpy())
+    hist["test_loss"].append(test_loss)
+    hist["test_acc"].append(test_acc)
+    hist["train_acc"].append(train_acc)

@@ -1,0 +1,72 @@
+"""The training loop: many copies train as if alone, runs repeat exactly, configs are checked."""
+import numpy as np
+import pytest
+import torch
+
+from mnist1d.data import make_dataset
+from mnist1d.models import build
+from mnist1d.train import TrainConfig, default_device, to_tensors, train
+
+CFG = TrainConfig(steps=60, eval_every=20)
+
+
+@pytest.fixture(scope="module")
+def small():
+    return make_dataset({"num_samples": 1000})
+
+
+def test_history_shapes(small):
+    h = train(build("mlp", n_models=3), small, CFG, device="cpu")
+    assert list(h["step"]) == [20, 40, 60]
+    for k in ("train_loss", "test_loss", "test_acc", "train_acc"):
+        assert h[k].shape == (3, 3)
+    assert np.all((h["test_acc"] >= 0) & (h["test_acc"] <= 1))
+
+
+@pytest.mark.parametrize("name", ["linear", "mlp", "cnn", "gru"])
+def test_stack_trains_like_copies_alone(small, name):
+    cfg = TrainConfig(steps=30, eval_every=30)
+    together = train(build(name, n_models=2, seeds=[3, 4]), small, cfg, device="cpu")
+    alone = train(build(name, n_models=1, seeds=[4]), small, cfg, device="cpu")
+    np.testing.assert_allclose(together["test_loss"][:, 1], alone["test_loss"][:, 0], rtol=1e-3)
+
+
+def test_same_seed_same_numbers(small):
+    a = train(build("cnn", n_models=2), small, CFG, device="cpu")
+    b = train(build("cnn", n_models=2), small, CFG, device="cpu")
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+
+
+def test_it_learns(small):
+    h = train(build("linear", n_models=2), small, TrainConfig(steps=300, eval_every=300), device="cpu")
+    assert h["train_acc"][-1].min() > 0.25  # chance is 0.10
+
+
+def test_one_dataset_per_copy(small):
+    shuffled = make_dataset({"num_samples": 1000, "shuffle_seq": True})
+    both = {k: np.stack([small[k], shuffled[k]]) for k in ("x", "y", "x_test", "y_test")}
+    h = train(build("mlp", n_models=2, seeds=[0, 0]), both, CFG, device="cpu")
+    alone = train(build("mlp", n_models=1, seeds=[0]), shuffled, CFG, device="cpu")
+    np.testing.assert_allclose(h["test_loss"][:, 1], alone["test_loss"][:, 0], rtol=1e-3)
+
+
+def test_tensors_on_explicit_device(small):
+    d = to_tensors(small, device=torch.device("cpu"))
+    assert d["x"].dtype == torch.float32 and d["y"].dtype == torch.int64
+    h = train(build("linear"), d, CFG, device=torch.device("cpu"))
+    assert h["test_acc"].shape == (3, 1)
+    assert default_device().type in ("cpu", "cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_cuda(small):
+    h = train(build("cnn", n_models=2), small, CFG, device=torch.device("cuda"))
+    assert h["test_acc"].shape == (3, 2)
+
+
+@pytest.mark.parametrize("bad,match", [({"steps": 0}, "steps"), ({"lr": 0}, "lr"),
+                                       ({"batch_size": -1}, "batch_size"), ({"optimizer": "lion"}, "optimizer")])
+def test_bad_config(bad, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**bad)
