@@ -184,9 +184,9 @@ class GRU(_Stacked):
                  "weight_hh": unit_model[:, None] == (torch.arange(hidden * n_models) // hidden)[None, :]}
         for name, p in self.rnn.named_parameters():
             if name.startswith("weight"):
-                mask = masks[name.split("_l0")[0]].float()
-                self.register_buffer(f"mask_{name}", mask)
-                p.register_hook(lambda g, mask=mask: g * mask.to(g.device))
+                self.register_buffer(f"mask_{name}", masks[name.split("_l0")[0]].float())
+                # Read the buffer at backward time: it follows the module to its device.
+                p.register_hook(lambda g, name=name: g * getattr(self, f"mask_{name}"))
         self.out = StackedLinear(n_models, length * 2 * hidden, n_classes)
         self.reset_parameters(seeds)
 

@@ -1,11 +1,5 @@
-"""Small helpers for the chapters: show library source, know where we run."""
+"""Small helpers for the chapters: show library source, glue numbers into the prose."""
 import inspect
-import sys
-
-
-def in_colab():
-    """True when running on Google Colab."""
-    return "google.colab" in sys.modules
 
 
 def show_source(*objects):

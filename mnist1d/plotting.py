@@ -2,7 +2,6 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-COLORS = plt.get_cmap("tab10").colors
 STYLE = {
     "figure.dpi": 100, "savefig.dpi": 100, "font.size": 10, "axes.titlesize": 10,
     "axes.spines.top": False, "axes.spines.right": False, "axes.grid": False,

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["TrainConfig", "default_device", "to_tensors", "train", "accuracy"]
+__all__ = ["TrainConfig", "default_device", "to_tensors", "train"]
 
 
 def default_device():
@@ -48,33 +48,25 @@ def to_tensors(dataset, device=None):
                                device=device) for k in ("x", "y", "x_test", "y_test")}
 
 
+def _per_copy_loss(logits, y):
+    """Cross-entropy per copy and example, (M, n), for logits (M, n, C) and labels (n,) or (M, n)."""
+    m, n, c = logits.shape
+    y = y.expand(m, n) if y.dim() == 1 else y
+    return F.cross_entropy(logits.reshape(m * n, c), y.reshape(-1), reduction="none").view(m, n), y
+
+
 def _losses(model, x, y):
     """Each copy's mean cross-entropy on its batch, shape (M,). Their sum is what is
     differentiated: copy m's parameters get exactly the gradient of copy m's loss."""
-    logits = model(x)  # (M, B, C)
-    m, b, c = logits.shape
-    y = y.expand(m, b) if y.dim() == 1 else y
-    return F.cross_entropy(logits.reshape(m * b, c), y.reshape(-1), reduction="none").view(m, b).mean(1)
-
-
-@torch.no_grad()
-def accuracy(model, x, y, chunk=5000):
-    """Per-copy accuracy (0-1), a numpy array of shape (M,)."""
-    correct = 0
-    for i in range(0, x.shape[-2], chunk):
-        logits = model(x[..., i:i + chunk, :])
-        yy = y[..., i:i + chunk]
-        correct = correct + (logits.argmax(-1) == yy).float().sum(-1)
-    return (correct / x.shape[-2]).cpu().numpy()
+    return _per_copy_loss(model(x), y)[0].mean(1)
 
 
 @torch.no_grad()
 def _evaluate(model, x, y):
+    """Per-copy mean loss and accuracy (0-1), numpy arrays of shape (M,)."""
     logits = model(x)
-    m, n, c = logits.shape
-    yy = y.expand(m, n) if y.dim() == 1 else y
-    loss = F.cross_entropy(logits.reshape(m * n, c), yy.reshape(-1), reduction="none").view(m, n).mean(1)
-    return loss.cpu().numpy(), (logits.argmax(-1) == yy).float().mean(1).cpu().numpy()
+    loss, y = _per_copy_loss(logits, y)
+    return loss.mean(1).cpu().numpy(), (logits.argmax(-1) == y).float().mean(1).cpu().numpy()
 
 
 def _optimizer(model, cfg):

@@ -3,7 +3,7 @@
 :func:`explorer` gives an ipywidgets control per parameter that redraws one example of
 each digit. The HTML book has no kernel to redraw, so :func:`sweep_animation` makes the
 same figure sweep each of those parameters in turn, as a matplotlib animation that plays
-in the browser (``HTML(anim.to_jshtml())``). Both draw through :func:`draw_examples` and
+in the browser (``HTML(animation_html(anim))``). Both draw through :func:`draw_examples` and
 share the table :data:`PARAMS`, so every control has a twin.
 """
 from dataclasses import dataclass
@@ -107,7 +107,7 @@ def sweep_animation(frames_per_param=6, interval_ms=400):
     """A matplotlib animation that sweeps each parameter of :data:`PARAMS` in turn.
 
     The other parameters stay at their defaults. Play it in HTML with
-    ``IPython.display.HTML(anim.to_jshtml())``.
+    ``IPython.display.HTML(animation_html(anim))``.
 
     Returns
     -------
