@@ -76,3 +76,47 @@ def plot_steps(steps, size=1.3):
         draw_digit(ax, x)
         ax.set_title(name.replace(" ", "\n"), fontsize=9)
     return fig
+
+
+def plot_band(ax, steps, values, label=None, color=None, ls="-", percent=True):
+    """Mean over runs as a line, with the band from the lowest to the highest run.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    steps : ndarray, shape (T,)
+    values : ndarray, shape (T, runs)
+        For example one dataset's columns of a training history's ``test_acc``.
+    percent : bool
+        Multiply by 100 (accuracies stored as fractions).
+    """
+    v = np.asarray(values, dtype=float) * (100 if percent else 1)
+    line, = ax.plot(steps, v.mean(1), ls=ls, color=color, label=label)
+    ax.fill_between(steps, v.min(1), v.max(1), color=line.get_color(), alpha=0.2, lw=0)
+    return line
+
+
+def plot_confusion(ax, cm, title=None, classes=None):
+    """A confusion matrix as a heat map, rows true class, columns predicted, as row percentages.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    cm : ndarray, shape (C, C)
+        Counts, ``cm[i, j]`` = examples of class i predicted as j.
+    """
+    cm = np.asarray(cm, dtype=float)
+    pct = 100 * cm / cm.sum(1, keepdims=True)
+    ax.imshow(pct, cmap="Blues", vmin=0, vmax=100)
+    classes = range(len(cm)) if classes is None else classes
+    ax.set_xticks(range(len(cm)), classes)
+    ax.set_yticks(range(len(cm)), classes)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(len(cm)):
+        for j in range(len(cm)):
+            if pct[i, j] >= 0.5:
+                ax.text(j, i, f"{pct[i, j]:.0f}", ha="center", va="center", fontsize=7,
+                        color="white" if pct[i, j] > 50 else "black")
+    if title:
+        ax.set_title(title)

@@ -1,0 +1,1 @@
+"""One module per chapter experiment; chapters call these and only plot and explain."""
