@@ -18,7 +18,8 @@ from torch import nn
 
 from .recurrence import gru_recurrence
 
-__all__ = ["StackedLinear", "StackedConv1d", "Linear", "MLP", "CNN", "GRU", "build", "count_parameters"]
+__all__ = ["StackedLinear", "StackedConv1d", "Linear", "MLP", "CNN", "GRU", "PoolCNN", "POOLS", "build",
+           "count_parameters"]
 
 
 def _uniform_(t, bound, generators):
@@ -192,6 +193,66 @@ class CNN(_Stacked):
         return self.out(h.transpose(2, 3).reshape(h.shape[0], h.shape[1], -1))
 
 
+POOLS = ("none", "stride", "max", "avg", "l2")
+
+
+def _pool2(h, kind):
+    """Reduce windows of 2 positions, (M, B, L, C) -> (M, B, L // 2, C)."""
+    w = h.view(h.shape[0], h.shape[1], h.shape[2] // 2, 2, h.shape[3])
+    if kind == "stride":  # a stride-2 convolution is the stride-1 one at every other position
+        return w[:, :, :, 0]
+    if kind == "max":
+        return w.amax(3)
+    if kind == "avg":
+        return w.mean(3)
+    # L2 pooling, as F.lp_pool1d(norm_type=2): the relu keeps the gradient finite where a
+    # window is all zeros (its mask stops sqrt's infinite slope at 0), as lp_pool1d's does.
+    return torch.relu(w.pow(2).sum(3)).sqrt()
+
+
+class PoolCNN(_Stacked):
+    """Chapter 3's CNN: two Conv1d(c, c, 3, padding 1) layers, each followed by ReLU and
+    the pooling under test, then Linear to n_classes (the paper's: c = 20, 200 inputs,
+    800 without pooling).
+
+    ``pool`` is one of :data:`POOLS` for every copy, or a sequence with one per copy, so
+    that the variants train together: "stride" (stride-2 convolutions, no pooling),
+    "max", "avg", "l2" (windows of 2), or "none" (stride 1, no pooling; it cannot be mixed
+    with the others, because its classifier is 4x larger).
+    """
+
+    def __init__(self, n_models=1, pool="max", channels=20, length=40, n_classes=10, seeds=None):
+        super().__init__(n_models)
+        pools = [pool] * n_models if isinstance(pool, str) else list(pool)
+        if len(pools) != n_models or any(p not in POOLS for p in pools):
+            raise ValueError(f"pool must be one of {POOLS} or a sequence of {n_models} of them, got {pool!r}")
+        if "none" in pools and set(pools) != {"none"}:
+            raise ValueError("pool 'none' cannot be mixed with pooled variants in one stack")
+        self.pools = pools
+        self.convs = nn.ModuleList([StackedConv1d(n_models, 1, channels, 3, padding=1),
+                                    StackedConv1d(n_models, channels, channels, 3, padding=1)])
+        final = length if pools[0] == "none" else length // 4
+        self.out = StackedLinear(n_models, channels * final, n_classes)
+        self.reset_parameters(seeds)
+
+    def _pool(self, h):
+        if self.pools[0] == "none":
+            return h
+        # Consecutive copies with the same pooling form one slice: one operation each.
+        parts, start = [], 0
+        for m in range(1, self.n_models + 1):
+            if m == self.n_models or self.pools[m] != self.pools[start]:
+                parts.append(_pool2(h[start:m], self.pools[start]))
+                start = m
+        return torch.cat(parts) if len(parts) > 1 else parts[0]
+
+    def forward(self, x):
+        h = _per_model(x, self.n_models).unsqueeze(-1)
+        for conv in self.convs:
+            h = self._pool(torch.relu(conv(h)))
+        return self.out(h.transpose(2, 3).reshape(h.shape[0], h.shape[1], -1))
+
+
 class GRU(_Stacked):
     """Bidirectional GRU over the positions (input 1, ``hidden`` units, zero initial state),
     all outputs flattened, Linear to n_classes (the paper's GRU: hidden 6).
@@ -249,11 +310,11 @@ class GRU(_Stacked):
         return logits.transpose(1, 2) + self.out.bias
 
 
-MODELS = {"linear": Linear, "mlp": MLP, "cnn": CNN, "gru": GRU}
+MODELS = {"linear": Linear, "mlp": MLP, "cnn": CNN, "gru": GRU, "pool_cnn": PoolCNN}
 
 
 def build(name, n_models=1, seeds=None, **kwargs):
-    """A model by name ("linear", "mlp", "cnn", "gru"), holding ``n_models`` independent copies.
+    """A model by name ("linear", "mlp", "cnn", "gru", "pool_cnn"), holding ``n_models`` independent copies.
 
     ``seeds`` (one per copy, default 0..n_models-1) fix each copy's initial parameters,
     whatever else is in the stack. Other keyword arguments go to the model's class

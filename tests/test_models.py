@@ -112,3 +112,42 @@ def test_conv_patches_gradcheck_and_match_conv1d():
     w = conv.weight[0].T.reshape(25, 3, 25).permute(0, 2, 1)  # (out, in, tap) as nn.Conv1d stores it
     expected = torch.nn.functional.conv1d(h[0].transpose(1, 2), w, conv.bias[0, 0], stride=2, padding=1)
     torch.testing.assert_close(conv(h)[0], expected.transpose(1, 2), rtol=1e-5, atol=1e-5)
+
+
+def _paper_pool_cnn(pool):
+    """Chapter 3's CNN written with torch.nn, as the paper defines it."""
+    nn = torch.nn
+    layers, stride = [], 2 if pool == "stride" else 1
+    for c_in in (1, 20):
+        layers += [nn.Conv1d(c_in, 20, 3, stride=stride, padding=1), nn.ReLU()]
+        layers += {"max": [nn.MaxPool1d(2)], "avg": [nn.AvgPool1d(2)], "l2": [nn.LPPool1d(2, 2)]}.get(pool, [])
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(800 if pool == "none" else 200, 10))
+
+
+@pytest.mark.parametrize("pool", ["none", "stride", "max", "avg", "l2"])
+def test_pool_cnn_matches_torch_nn(pool):
+    from mnist1d.models import POOLS
+    pools = [pool] if pool == "none" else [p for p in POOLS if p != "none"]
+    stack = build("pool_cnn", n_models=len(pools), pool=pools)
+    m = pools.index(pool)
+    ref = _paper_pool_cnn(pool)
+    assert count_parameters(build("pool_cnn", pool=pool)) == sum(p.numel() for p in ref.parameters())
+    with torch.no_grad():
+        convs = [layer for layer in ref if isinstance(layer, torch.nn.Conv1d)]
+        for conv, mine in zip(convs, stack.convs):
+            c_in = conv.in_channels
+            conv.weight.copy_(mine.weight[m].T.reshape(20, 3, c_in).permute(0, 2, 1))
+            conv.bias.copy_(mine.bias[m, 0])
+        ref[-1].weight.copy_(stack.out.weight[m].T)
+        ref[-1].bias.copy_(stack.out.bias[m, 0])
+    x = torch.randn(5, 40)
+    torch.testing.assert_close(stack(x)[m], ref(x.unsqueeze(1)), rtol=1e-5, atol=1e-5)
+    stack(x)[m].sum().backward()
+    assert all(torch.isfinite(p.grad).all() for p in stack.parameters())
+
+
+def test_pool_cnn_rejects_bad_pools():
+    with pytest.raises(ValueError, match="pool must be one of"):
+        build("pool_cnn", pool="median")
+    with pytest.raises(ValueError, match="cannot be mixed"):
+        build("pool_cnn", n_models=2, pool=["none", "max"])
