@@ -5,6 +5,7 @@ order through the training set (the paper's protocol); the test set is evaluated
 ``eval_every`` steps into a history dict with one column per copy.
 """
 import ctypes
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,17 +63,22 @@ def _losses(model, x, y):
     return _per_copy_loss(model(x), y)[0].mean(1)
 
 
-@torch.no_grad()
-def _evaluate(model, x, y, chunk=250):
-    """Per-copy mean loss and accuracy (0-1), numpy arrays of shape (M,).
+def _chunks(model, x, chunk=250):
+    """The model's logits on x, chunk by chunk: (rows, logits) pairs.
 
-    Examples go through in chunks: small blocks stay in cache, which makes evaluating
-    thousands of examples 2x faster on a CPU than one big batch (and bounds memory).
+    Small blocks stay in cache, which makes evaluating thousands of examples 2x faster on a
+    CPU than one big batch (and bounds memory).
     """
-    loss_sum = correct = 0
     for i in range(0, x.shape[-2], chunk):
-        logits = model(x[..., i:i + chunk, :])
-        loss, yc = _per_copy_loss(logits, y[..., i:i + chunk])
+        yield slice(i, i + chunk), model(x[..., i:i + chunk, :])
+
+
+@torch.no_grad()
+def _evaluate(model, x, y):
+    """Per-copy mean loss and accuracy (0-1), numpy arrays of shape (M,)."""
+    loss_sum = correct = 0
+    for rows, logits in _chunks(model, x):
+        loss, yc = _per_copy_loss(logits, y[..., rows])
         loss_sum = loss_sum + loss.sum(1)
         correct = correct + (logits.argmax(-1) == yc).sum(1)
     n = x.shape[-2]
@@ -80,14 +86,13 @@ def _evaluate(model, x, y, chunk=250):
 
 
 @torch.no_grad()
-def predict(model, x, chunk=250):
+def predict(model, x):
     """Each copy's predicted class for every example: (M, N) int64 numpy array.
 
-    ``x`` is (N, L) or (M, N, L), numpy or a tensor (on the model's device).
+    ``x`` is (N, L) or (M, N, L), numpy or a tensor.
     """
-    device = next(model.parameters()).device
-    x = torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x, dtype=torch.float32, device=device)
-    return torch.cat([model(x[..., i:i + chunk, :]).argmax(-1) for i in range(0, x.shape[-2], chunk)], 1).cpu().numpy()
+    x = torch.as_tensor(x, dtype=torch.float32, device=next(model.parameters()).device)
+    return torch.cat([logits.argmax(-1) for _, logits in _chunks(model, x)], 1).cpu().numpy()
 
 
 def _optimizer(model, cfg):
@@ -142,6 +147,7 @@ def train(model, data, cfg=None, device=None):
     return {k: np.asarray(v) for k, v in hist.items()}
 
 
+@functools.cache
 def _keep_freed_memory():
     """Ask glibc's malloc to keep freed memory instead of returning it to the system.
 
@@ -150,7 +156,7 @@ def _keep_freed_memory():
     in again; on this course's 2-core virtual machine that cost about 15% of a GRU step.
     (PyTorch's CPU tuning guide suggests jemalloc or tcmalloc for the same reason.) Memory
     use stays at its peak instead of shrinking. Elsewhere (macOS, Windows, musl) nothing
-    happens.
+    happens. Done once per process.
     """
     try:
         libc = ctypes.CDLL("libc.so.6")

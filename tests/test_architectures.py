@@ -49,6 +49,7 @@ def test_a_family_copy_is_the_model_trained_alone(datasets):
     np.testing.assert_allclose(r.select("test_loss", "shuffled")[:, 1], alone["test_loss"][:, 0], rtol=1e-3)
     final = r.final()
     assert set(final) == {"default", "shuffled"} and final["default"].shape == (2,)
+    assert r.copies("shuffled") == [2, 3]
     np.testing.assert_array_equal(r.predictions, predict(r.model, np.stack(
         [datasets[d]["x_test"] for d, _ in r.columns])))
     assert (r.predictions == np.stack([datasets[d]["y_test"] for d, _ in r.columns])).mean() == pytest.approx(

@@ -67,6 +67,8 @@ def test_gru_matches_torch_nn_gru_values_and_gradients():
     ref, rnn = _paper_gru(stack, 2)
     expected = ref(x)
     torch.testing.assert_close(logits[2], expected, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(stack.features(x)[2].flatten(2), rnn(x.unsqueeze(-1))[0],
+                               rtol=1e-5, atol=1e-5)
     expected.pow(2).sum().backward()
     for d, suffix in enumerate(("l0", "l0_reverse")):
         torch.testing.assert_close(stack.weight_hh.grad[2, d], getattr(rnn, f"weight_hh_{suffix}").grad,

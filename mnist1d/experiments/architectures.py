@@ -29,16 +29,17 @@ class FamilyRuns:
     seconds: float       # wall time of the whole stack
     model: object = field(default=None, repr=False)  # the trained stack
 
+    def copies(self, dataset):
+        """Indices of the copies trained on ``dataset``, in seed order."""
+        return [j for j, (d, _) in enumerate(self.columns) if d == dataset]
+
     def select(self, key, dataset):
         """The (T, seeds) columns of history ``key`` that were trained on ``dataset``."""
-        return self.history[key][:, [j for j, (d, _) in enumerate(self.columns) if d == dataset]]
+        return self.history[key][:, self.copies(dataset)]
 
     def final(self, key="test_acc"):
         """Last logged value per copy, as {dataset: array over seeds}."""
-        out = {}
-        for j, (data, _) in enumerate(self.columns):
-            out.setdefault(data, []).append(self.history[key][-1, j])
-        return {k: np.array(v) for k, v in out.items()}
+        return {d: self.select(key, d)[-1] for d in dict.fromkeys(d for d, _ in self.columns)}
 
 
 def stack_datasets(datasets, seeds):
