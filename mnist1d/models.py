@@ -13,20 +13,13 @@ parameter counts are the paper's: linear 410, MLP 15,210, CNN 5,210, GRU 5,134.
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from .layers import StackedConv1d, StackedLinear, relu_pool, uniform_
 from .recurrence import gru_recurrence
 
 __all__ = ["StackedLinear", "StackedConv1d", "Linear", "MLP", "CNN", "GRU", "PoolCNN", "POOLS", "build",
            "count_parameters"]
-
-
-def _uniform_(t, bound, generators):
-    """Fill t[m] from generators[m]: copy m's initial values depend only on its own seed."""
-    with torch.no_grad():
-        for m, g in enumerate(generators):
-            t[m].copy_(torch.rand(t[m].shape, generator=g) * 2 * bound - bound)
 
 
 def _generators(n_models, seeds):
@@ -34,72 +27,6 @@ def _generators(n_models, seeds):
     if len(seeds) != n_models:
         raise ValueError(f"seeds must give one seed per model ({n_models}), got {len(seeds)}")
     return [torch.Generator().manual_seed(int(s)) for s in seeds]
-
-
-class StackedLinear(nn.Module):
-    """``n_models`` independent ``Linear(d_in, d_out)`` layers: (M, B, d_in) -> (M, B, d_out)."""
-
-    def __init__(self, n_models, d_in, d_out):
-        super().__init__()
-        self.weight = nn.Parameter(torch.empty(n_models, d_in, d_out))
-        self.bias = nn.Parameter(torch.empty(n_models, 1, d_out))
-        self.fan_in = d_in
-
-    def reset_parameters(self, generators):
-        # PyTorch's default for Linear and Conv1d: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
-        for p in (self.weight, self.bias):
-            _uniform_(p, 1 / math.sqrt(self.fan_in), generators)
-
-    def forward(self, x):
-        return torch.baddbmm(self.bias, x, self.weight)
-
-
-class _Patches(torch.autograd.Function):
-    """(M, B, L, C) -> (M, B, L_out, kernel * C): each output position's input window, tap-major.
-
-    Autograd's own backward of the equivalent pad-slice-cat zero-fills and copies a
-    full-size gradient per tap and then sums them; this one adds every tap's gradient into
-    one zeroed buffer (a third fewer operations in a CNN training step).
-    """
-
-    @staticmethod
-    def forward(ctx, x, kernel, stride, padding):
-        m, b, length, c = x.shape
-        n_out = (length + 2 * padding - kernel) // stride + 1
-        span = stride * (n_out - 1) + 1
-        xp = x.new_zeros(m, b, length + 2 * padding, c)
-        xp[:, :, padding:padding + length] = x
-        ctx.shape, ctx.args = x.shape, (kernel, stride, padding, span)
-        return torch.cat([xp[:, :, j:j + span:stride] for j in range(kernel)], dim=-1)
-
-    @staticmethod
-    def backward(ctx, grad):
-        m, b, length, c = ctx.shape
-        kernel, stride, padding, span = ctx.args
-        gp = grad.new_zeros(m, b, length + 2 * padding, c)
-        for j in range(kernel):
-            gp[:, :, j:j + span:stride] += grad[..., j * c:(j + 1) * c]
-        return gp[:, :, padding:padding + length], None, None, None
-
-
-class StackedConv1d(StackedLinear):
-    """``n_models`` independent ``Conv1d(c_in, c_out, kernel, stride, padding)`` layers.
-
-    Signals are channels-last, (M, B, length, c_in) -> (M, B, length_out, c_out). The
-    convolution is a matrix product with the signal's patches (tap-major: weight row
-    ``j * c_in + c`` multiplies tap j of channel c), one batched product for all copies.
-    """
-
-    def __init__(self, n_models, c_in, c_out, kernel, stride=1, padding=0):
-        super().__init__(n_models, c_in * kernel, c_out)
-        self.kernel, self.stride, self.padding = kernel, stride, padding
-
-    def forward(self, x):
-        m, b, _, c = x.shape
-        patches = _Patches.apply(x, self.kernel, self.stride, self.padding)
-        n_out = patches.shape[2]
-        out = torch.baddbmm(self.bias, patches.reshape(m, b * n_out, c * self.kernel), self.weight)
-        return out.view(m, b, n_out, -1)
 
 
 def _per_model(x, n_models):
@@ -164,6 +91,15 @@ class MLP(_Stacked):
         return self.out(h)
 
 
+def _flat_linear(layer, h):
+    """``layer`` applied to h (M, B, L, C) flattened channel-major, as ``nn.Flatten`` does on
+    PyTorch's (B, C, L) layout. Rather than move every example's activations into that
+    order, the weights are reordered to match h's own (far fewer numbers)."""
+    m, b, length, c = h.shape
+    w = layer.weight.view(m, c, length, -1).transpose(1, 2).reshape(m, length * c, -1)
+    return torch.baddbmm(layer.bias, h.reshape(m, b, length * c), w)
+
+
 class CNN(_Stacked):
     """Conv1d(1, c, 5, stride 2, pad 1), then ``depth - 1`` Conv1d(c, c, 3, stride 2, pad 1),
     ReLU after each, flatten, Linear to n_classes (the paper's CNN: c = 25, depth 3)."""
@@ -174,7 +110,7 @@ class CNN(_Stacked):
         convs += [StackedConv1d(n_models, channels, channels, 3, stride=2, padding=1) for _ in range(depth - 1)]
         self.convs = nn.ModuleList(convs)
         for conv in convs:
-            length = (length + 2 * conv.padding - conv.kernel) // conv.stride + 1
+            length = conv.out_length(length)
         self.out = StackedLinear(n_models, channels * length, n_classes)
         self.reset_parameters(seeds)
 
@@ -188,26 +124,10 @@ class CNN(_Stacked):
         return layers
 
     def forward(self, x):
-        h = self.features(x)[-1]
-        # Flatten channel-major, as nn.Flatten does on PyTorch's (B, C, L) layout.
-        return self.out(h.transpose(2, 3).reshape(h.shape[0], h.shape[1], -1))
+        return _flat_linear(self.out, self.features(x)[-1])
 
 
 POOLS = ("none", "stride", "max", "avg", "l2")
-
-
-def _pool2(h, kind):
-    """Reduce windows of 2 positions, (M, B, L, C) -> (M, B, L // 2, C)."""
-    w = h.view(h.shape[0], h.shape[1], h.shape[2] // 2, 2, h.shape[3])
-    if kind == "stride":  # a stride-2 convolution is the stride-1 one at every other position
-        return w[:, :, :, 0]
-    if kind == "max":
-        return w.amax(3)
-    if kind == "avg":
-        return w.mean(3)
-    # L2 pooling, as F.lp_pool1d(norm_type=2): the relu keeps the gradient finite where a
-    # window is all zeros (its mask stops sqrt's infinite slope at 0), as lp_pool1d's does.
-    return torch.relu(w.pow(2).sum(3)).sqrt()
 
 
 class PoolCNN(_Stacked):
@@ -215,42 +135,29 @@ class PoolCNN(_Stacked):
     the pooling under test, then Linear to n_classes (the paper's: c = 20, 200 inputs,
     800 without pooling).
 
-    ``pool`` is one of :data:`POOLS` for every copy, or a sequence with one per copy, so
-    that the variants train together: "stride" (stride-2 convolutions, no pooling),
-    "max", "avg", "l2" (windows of 2), or "none" (stride 1, no pooling; it cannot be mixed
-    with the others, because its classifier is 4x larger).
+    ``pool`` is one of :data:`POOLS`: "none" (stride 1, no pooling), "stride" (stride-2
+    convolutions, no pooling), or "max", "avg", "l2" (windows of 2, see
+    :func:`mnist1d.layers.relu_pool`). Every copy in a stack pools the same way.
     """
 
     def __init__(self, n_models=1, pool="max", channels=20, length=40, n_classes=10, seeds=None):
         super().__init__(n_models)
-        pools = [pool] * n_models if isinstance(pool, str) else list(pool)
-        if len(pools) != n_models or any(p not in POOLS for p in pools):
-            raise ValueError(f"pool must be one of {POOLS} or a sequence of {n_models} of them, got {pool!r}")
-        if "none" in pools and set(pools) != {"none"}:
-            raise ValueError("pool 'none' cannot be mixed with pooled variants in one stack")
-        self.pools = pools
-        self.convs = nn.ModuleList([StackedConv1d(n_models, 1, channels, 3, padding=1),
-                                    StackedConv1d(n_models, channels, channels, 3, padding=1)])
-        final = length if pools[0] == "none" else length // 4
+        if pool not in POOLS:
+            raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
+        self.pool = pool
+        stride = 2 if pool == "stride" else 1
+        self.convs = nn.ModuleList([StackedConv1d(n_models, 1, channels, 3, stride=stride, padding=1),
+                                    StackedConv1d(n_models, channels, channels, 3, stride=stride, padding=1)])
+        final = length if pool == "none" else length // 4
         self.out = StackedLinear(n_models, channels * final, n_classes)
         self.reset_parameters(seeds)
-
-    def _pool(self, h):
-        if self.pools[0] == "none":
-            return h
-        # Consecutive copies with the same pooling form one slice: one operation each.
-        parts, start = [], 0
-        for m in range(1, self.n_models + 1):
-            if m == self.n_models or self.pools[m] != self.pools[start]:
-                parts.append(_pool2(h[start:m], self.pools[start]))
-                start = m
-        return torch.cat(parts) if len(parts) > 1 else parts[0]
 
     def forward(self, x):
         h = _per_model(x, self.n_models).unsqueeze(-1)
         for conv in self.convs:
-            h = self._pool(torch.relu(conv(h)))
-        return self.out(h.transpose(2, 3).reshape(h.shape[0], h.shape[1], -1))
+            h = conv(h)
+            h = torch.relu(h) if self.pool in ("none", "stride") else relu_pool(h, self.pool)
+        return _flat_linear(self.out, h)
 
 
 class GRU(_Stacked):
@@ -277,7 +184,7 @@ class GRU(_Stacked):
 
     def _reset_extra(self, generators):
         for p in (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh):
-            _uniform_(p, 1 / math.sqrt(self.hidden), generators)  # nn.GRU's default
+            uniform_(p, 1 / math.sqrt(self.hidden), generators)  # nn.GRU's default
 
     def _states(self, x):
         """Hidden states straight from the recurrence, (length, M, 2, hidden, B); the

@@ -29,6 +29,7 @@ class TrainConfig:
     eval_every: int = 250
     optimizer: str = "adam"  # or "sgd"
     momentum: float = 0.0    # for sgd
+    eval_train: bool = True  # also log accuracy on the whole training set (costly when it is large)
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "eval_every"):
@@ -36,6 +37,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be an integer >= 1, got {getattr(self, name)!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        if not isinstance(self.eval_train, bool):
+            raise ValueError(f"eval_train must be True or False, got {self.eval_train!r}")
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
 
@@ -120,7 +123,8 @@ def train(model, data, cfg=None, device=None):
     -------
     dict
         ``step`` (T,), and (T, M) arrays ``train_loss`` (mean minibatch loss since the last
-        evaluation), ``test_loss``, ``test_acc``, ``train_acc`` (on the whole training set).
+        evaluation), ``test_loss``, ``test_acc`` and, if ``cfg.eval_train``, ``train_acc``
+        (on the whole training set).
     """
     cfg = TrainConfig() if cfg is None else cfg
     device = default_device() if device is None else device
@@ -129,7 +133,7 @@ def train(model, data, cfg=None, device=None):
     model = model.to(device)
     opt = _optimizer(model, cfg)
     n = d["x"].shape[-2]
-    hist = {k: [] for k in ("step", "train_loss", "test_loss", "test_acc", "train_acc")}
+    hist = {k: [] for k in ("step", "train_loss", "test_loss", "test_acc") + ("train_acc",) * cfg.eval_train}
     running, since = torch.zeros(model.n_models, device=device), 0
     for step in range(1, cfg.steps + 1):
         start = ((step - 1) * cfg.batch_size) % n
@@ -169,9 +173,9 @@ def _keep_freed_memory():
 
 def _log(hist, step, train_loss, model, d):
     test_loss, test_acc = _evaluate(model, d["x_test"], d["y_test"])
-    _, train_acc = _evaluate(model, d["x"], d["y"])
     hist["step"].append(step)
     hist["train_loss"].append(train_loss.cpu().numpy())
     hist["test_loss"].append(test_loss)
     hist["test_acc"].append(test_acc)
-    hist["train_acc"].append(train_acc)
+    if "train_acc" in hist:
+        hist["train_acc"].append(_evaluate(model, d["x"], d["y"])[1])

@@ -31,6 +31,18 @@ def test_stack_trains_like_copies_alone(small, name):
     np.testing.assert_allclose(together["test_loss"][:, 1], alone["test_loss"][:, 0], rtol=1e-3)
 
 
+def test_pool_cnn_stack_trains_like_copies_alone(small):
+    cfg = TrainConfig(steps=20, eval_every=20)
+    together = train(build("pool_cnn", pool="l2", n_models=2, seeds=[3, 4]), small, cfg, device="cpu")
+    alone = train(build("pool_cnn", pool="l2", seeds=[4]), small, cfg, device="cpu")
+    np.testing.assert_allclose(together["test_loss"][:, 1], alone["test_loss"][:, 0], rtol=1e-3)
+
+
+def test_without_training_set_evaluation(small):
+    h = train(build("linear"), small, TrainConfig(steps=20, eval_every=10, eval_train=False), device="cpu")
+    assert "train_acc" not in h and h["test_acc"].shape == (2, 1)
+
+
 def test_same_seed_same_numbers(small):
     a = train(build("cnn", n_models=2), small, CFG, device="cpu")
     b = train(build("cnn", n_models=2), small, CFG, device="cpu")
@@ -66,7 +78,8 @@ def test_cuda(small):
 
 
 @pytest.mark.parametrize("bad,match", [({"steps": 0}, "steps"), ({"lr": 0}, "lr"),
-                                       ({"batch_size": -1}, "batch_size"), ({"optimizer": "lion"}, "optimizer")])
+                                       ({"batch_size": -1}, "batch_size"), ({"optimizer": "lion"}, "optimizer"),
+                                       ({"eval_train": "no"}, "eval_train")])
 def test_bad_config(bad, match):
     with pytest.raises(ValueError, match=match):
         TrainConfig(**bad)

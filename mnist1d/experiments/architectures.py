@@ -3,43 +3,13 @@
 Every family trains as one stack of copies (one per dataset and seed), so a family with
 2 datasets and 3 seeds costs one training run of 6 copies, not 6 runs.
 """
-import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-
 import numpy as np
-import torch
 
-from ..models import build, count_parameters
-from ..train import TrainConfig, predict, train
+from .runs import FamilyRuns, train_stacks
 
 __all__ = ["FAMILIES", "FamilyRuns", "stack_datasets", "train_families"]
 
 FAMILIES = ("linear", "mlp", "cnn", "gru")
-
-
-@dataclass
-class FamilyRuns:
-    """One family's copies: column j of every (T, M) history array is ``columns[j]``."""
-    name: str
-    columns: list        # (dataset name, seed) per copy
-    history: dict        # from mnist1d.train.train
-    predictions: np.ndarray  # (M, n_test) final test-set predictions
-    parameters: int      # per copy
-    seconds: float       # wall time of the whole stack
-    model: object = field(default=None, repr=False)  # the trained stack
-
-    def copies(self, dataset):
-        """Indices of the copies trained on ``dataset``, in seed order."""
-        return [j for j, (d, _) in enumerate(self.columns) if d == dataset]
-
-    def select(self, key, dataset):
-        """The (T, seeds) columns of history ``key`` that were trained on ``dataset``."""
-        return self.history[key][:, self.copies(dataset)]
-
-    def final(self, key="test_acc"):
-        """Last logged value per copy, as {dataset: array over seeds}."""
-        return {d: self.select(key, d)[-1] for d in dict.fromkeys(d for d, _ in self.columns)}
 
 
 def stack_datasets(datasets, seeds):
@@ -88,29 +58,6 @@ def train_families(datasets, names=FAMILIES, seeds=(0, 1, 2), cfg=None, device=N
     dict of str -> FamilyRuns
         In the order of ``names``.
     """
-    if not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
-    cfg = TrainConfig() if cfg is None else cfg
     data, columns = stack_datasets(datasets, seeds)
-
-    def one(name):
-        model = build(name, n_models=len(columns), seeds=[s for _, s in columns], **model_kwargs.get(name, {}))
-        t0 = time.perf_counter()
-        history = train(model, data, cfg, device=device)
-        run = FamilyRuns(name, columns, history, predict(model, data["x_test"]),
-                         count_parameters(model), time.perf_counter() - t0, model)
-        if log is not None:
-            accs = ", ".join(f"{k} {100 * v.mean():.1f}%" for k, v in run.final().items())
-            log(f"{name:>6}: {len(columns)} copies, {cfg.steps} steps in {run.seconds:5.1f} s; test accuracy {accs}")
-        return run
-
-    if workers == 1:
-        return {name: one(name) for name in names}
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with ThreadPoolExecutor(workers) as pool:
-            futures = {name: pool.submit(one, name) for name in names}
-            return {name: f.result() for name, f in futures.items()}
-    finally:
-        torch.set_num_threads(threads)
+    specs = {name: (name, model_kwargs.get(name, {})) for name in names}
+    return train_stacks(specs, data, columns, cfg, device, log, workers)

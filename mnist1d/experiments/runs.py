@@ -1,0 +1,98 @@
+"""Train several stacks of model copies, side by side, and keep what the chapters plot.
+
+A *stack* is one model class holding many independent copies (one per dataset and seed,
+say). Chapters describe the stacks they want as ``{label: (model name, model kwargs)}``;
+:func:`train_stacks` trains them all on the same per-copy data and returns one
+:class:`FamilyRuns` per label.
+"""
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..models import build, count_parameters
+from ..train import TrainConfig, predict, train
+
+__all__ = ["FamilyRuns", "train_stacks"]
+
+
+@dataclass
+class FamilyRuns:
+    """One stack's copies: column j of every (T, M) history array is ``columns[j]``."""
+    name: str
+    columns: list        # (dataset name, seed) per copy
+    history: dict        # from mnist1d.train.train
+    predictions: np.ndarray  # (M, n_test) final test-set predictions
+    parameters: int      # per copy
+    seconds: float       # wall time of the whole stack
+    model: object = field(default=None, repr=False)  # the trained stack
+
+    def copies(self, dataset):
+        """Indices of the copies trained on ``dataset``, in seed order."""
+        return [j for j, (d, _) in enumerate(self.columns) if d == dataset]
+
+    def select(self, key, dataset):
+        """The (T, seeds) columns of history ``key`` that were trained on ``dataset``."""
+        return self.history[key][:, self.copies(dataset)]
+
+    def final(self, key="test_acc"):
+        """Last logged value per copy, as {dataset: array over seeds}."""
+        return {d: self.select(key, d)[-1] for d in dict.fromkeys(d for d, _ in self.columns)}
+
+
+def train_stacks(specs, data, columns, cfg=None, device=None, log=print, workers=1):
+    """Train one stack per entry of ``specs``, every copy on its own column of ``data``.
+
+    Parameters
+    ----------
+    specs : dict of str -> (str, dict)
+        Label -> (model name for :func:`mnist1d.models.build`, its keyword arguments).
+        With several workers, put the slowest first: stacks are started in this order.
+    data : dict
+        Per-copy arrays ``x`` (M, N, L), ``y`` (M, N), ``x_test``, ``y_test``.
+    columns : list of (str, int)
+        (dataset name, seed) of each of the M copies; the seed fixes the copy's initial weights.
+    cfg : TrainConfig, optional
+        Default: the paper's protocol.
+    log : callable or None
+        Called with one line per stack when it finishes.
+    workers : int
+        Stacks trained at the same time, each in its own thread. These models are too small
+        for one operation to keep two cores busy, so on a 2-core CPU two stacks side by
+        side, each on one core, finish sooner than one after the other. While
+        ``workers > 1``, torch runs every operation on a single thread; since each
+        operation then computes alone, results do not depend on how the threads interleave.
+
+    Returns
+    -------
+    dict of str -> FamilyRuns
+        In the order of ``specs``.
+    """
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    cfg = TrainConfig() if cfg is None else cfg
+
+    def one(label):
+        name, kwargs = specs[label]
+        model = build(name, n_models=len(columns), seeds=[s for _, s in columns], **kwargs)
+        t0 = time.perf_counter()
+        history = train(model, data, cfg, device=device)
+        run = FamilyRuns(label, columns, history, predict(model, data["x_test"]),
+                         count_parameters(model), time.perf_counter() - t0, model)
+        if log is not None:
+            accs = ", ".join(f"{k} {100 * v.mean():.1f}%" for k, v in run.final().items())
+            log(f"{label:>6}: {len(columns)} copies, {cfg.steps} steps in {run.seconds:5.1f} s; test accuracy {accs}")
+        return run
+
+    if workers == 1:
+        return {label: one(label) for label in specs}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            futures = {label: pool.submit(one, label) for label in specs}
+            return {label: f.result() for label, f in futures.items()}
+    finally:
+        torch.set_num_threads(threads)
