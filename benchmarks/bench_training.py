@@ -30,7 +30,19 @@ class PaperGRU(nn.Module):
         return self.out(self.rnn(x.unsqueeze(-1))[0].flatten(1))
 
 
-def paper_model(name):
+def paper_pool_cnn(pool):
+    """Chapter 3's CNN with torch.nn layers (pool: "none", "stride", "max", "avg" or "l2")."""
+    stride = 2 if pool == "stride" else 1
+    layers = [nn.Unflatten(1, (1, 40))]
+    for c_in in (1, 20):
+        layers += [nn.Conv1d(c_in, 20, 3, stride, 1), nn.ReLU()]
+        layers += {"max": [nn.MaxPool1d(2)], "avg": [nn.AvgPool1d(2)], "l2": [nn.LPPool1d(2, 2)]}.get(pool, [])
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(800 if pool == "none" else 200, 10))
+
+
+def paper_model(name, **kwargs):
+    if name == "pool_cnn":
+        return paper_pool_cnn(**kwargs)
     if name == "cnn":
         return nn.Sequential(nn.Unflatten(1, (1, 40)), nn.Conv1d(1, 25, 5, 2, 1), nn.ReLU(),
                              nn.Conv1d(25, 25, 3, 2, 1), nn.ReLU(), nn.Conv1d(25, 25, 3, 2, 1), nn.ReLU(),
@@ -80,13 +92,16 @@ def main():
     _keep_freed_memory()  # as mnist1d.train does, for both sides
     d = to_tensors(make_dataset(), device=torch.device("cpu"))
     print(f"batch 100, {a.threads} threads, {a.steps} steps per measurement")
-    for name, n in (("cnn", a.models), ("mlp", a.models), ("gru", 6)):
+    cases = [("cnn", a.models, {}), ("mlp", a.models, {}), ("gru", 6, {})]
+    cases += [("pool_cnn", 6, {"pool": pool}) for pool in ("none", "stride", "max", "avg", "l2")]  # chapter 3
+    for name, n, kwargs in cases:
         steps = a.steps if name != "gru" else a.steps // 3
-        one = steps_per_second(paper_model(name), d, steps)
-        together = steps_per_second(build(name, n_models=n), d, steps)
-        stacked_one = steps_per_second(build(name, n_models=1), d, steps)
+        one = steps_per_second(paper_model(name, **kwargs), d, steps)
+        together = steps_per_second(build(name, n_models=n, **kwargs), d, steps)
+        stacked_one = steps_per_second(build(name, n_models=1, **kwargs), d, steps)
         target = "  (target >= 4x)" if name == "cnn" else ""
-        print(f"{name}: one torch.nn model {one:6.1f} steps/s; {n} in a row {one / n:6.1f} steps/s of all {n}; "
+        label = name + "".join(f" {v}" for v in kwargs.values())
+        print(f"{label}: one torch.nn model {one:6.1f} steps/s; {n} in a row {one / n:6.1f} steps/s of all {n}; "
               f"{n} together {together:6.1f} steps/s -> {together / (one / n):.1f}x faster than in a row{target}; "
               f"(stacked engine with 1 copy: {stacked_one:6.1f} steps/s)")
 
