@@ -43,10 +43,14 @@ class StackedLinear(nn.Module):
         return torch.baddbmm(self.bias, x, self.weight)
 
 
+def _out_length(length, kernel, stride, padding):
+    return (length + 2 * padding - kernel) // stride + 1
+
+
 def _patches(x, kernel, stride, padding):
     """(M, B, L, C) -> (M, B, L_out, kernel * C): each output position's input window, tap-major."""
     m, b, length, c = x.shape
-    n_out = (length + 2 * padding - kernel) // stride + 1
+    n_out = _out_length(length, kernel, stride, padding)
     span = stride * (n_out - 1) + 1
     xp = x.new_zeros(m, b, length + 2 * padding, c)
     xp[:, :, padding:padding + length] = x
@@ -100,7 +104,7 @@ class StackedConv1d(StackedLinear):
         self.kernel, self.stride, self.padding = kernel, stride, padding
 
     def out_length(self, length):
-        return (length + 2 * self.padding - self.kernel) // self.stride + 1
+        return _out_length(length, self.kernel, self.stride, self.padding)
 
     def forward(self, x):
         return _Conv1d.apply(x, self.weight, self.bias, self.kernel, self.stride, self.padding)

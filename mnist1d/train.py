@@ -47,9 +47,10 @@ def to_tensors(dataset, device=None):
     """A dataset dict's x, y, x_test, y_test as float32 / int64 tensors on ``device``.
 
     Arrays may be (N, L) for data shared by all copies or (M, N, L) for one dataset per copy.
+    Tensors already of that type and on that device are passed through without a copy.
     """
     device = default_device() if device is None else device
-    return {k: torch.as_tensor(np.asarray(dataset[k]), dtype=torch.float32 if k.startswith("x") else torch.int64,
+    return {k: torch.as_tensor(dataset[k], dtype=torch.float32 if k.startswith("x") else torch.int64,
                                device=device) for k in ("x", "y", "x_test", "y_test")}
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..models import build, count_parameters
-from ..train import TrainConfig, predict, train
+from ..train import TrainConfig, predict, to_tensors, train
 
 __all__ = ["FamilyRuns", "train_stacks"]
 
@@ -73,6 +73,8 @@ def train_stacks(specs, data, columns, cfg=None, device=None, log=print, workers
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     cfg = TrainConfig() if cfg is None else cfg
+    # Once for all stacks: chapter 3's repeated training sets are 100,000 rows per copy.
+    data = to_tensors(data, device)
 
     def one(label):
         name, kwargs = specs[label]
