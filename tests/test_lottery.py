@@ -36,22 +36,35 @@ def test_keep_counts():
 def test_masked_parameters_are_zero_and_never_move(data):
     model = small(2, seeds=[0, 1])
     masks = lt.random_masks(model, lt.keep_counts(lt.layer_sizes(model), 0.3), torch.Generator().manual_seed(0))
-    before = [p.detach().clone() for p in model.parameters()]
     lt.apply_masks(model, masks)
-    # The masked model computes what the plain MLP computes with those parameters zeroed.
-    plain = small(2, seeds=[0, 1])
-    with torch.no_grad():
-        for layer, (wm, bm) in zip(lt.prunable(plain), masks):
-            layer.weight.mul_(wm)
-            layer.bias.mul_(bm)
-    x = torch.as_tensor(data["x"][:7], dtype=torch.float32)
-    torch.testing.assert_close(model(x), plain(x))
-    train(model, data, replace(lt.SEARCH_CONFIG, steps=5, eval_every=5), device="cpu")
+    cfg = replace(lt.SEARCH_CONFIG, steps=5, eval_every=5)
+    before = [p.detach().clone() for p in model.parameters()]
+    train(model, data, cfg, device="cpu")
     for layer, (wm, bm), w0, b0 in zip(lt.prunable(model), masks, before[0::2], before[1::2]):
-        assert torch.equal(layer.weight_orig[~wm], w0[~wm]) and torch.equal(layer.bias_orig[~bm], b0[~bm])
-        assert not layer.weight_orig[wm].eq(w0[wm]).all()  # the survivors did train
-        assert (layer.weight[~wm] == 0).all()
+        assert (layer.weight[~wm] == 0).all() and (layer.bias[~bm] == 0).all()
+        assert not layer.weight[wm].eq(w0[wm]).all()  # the survivors did train
     assert all(torch.equal(a, b) for (a, b), (c, d) in zip(lt.get_masks(model), masks) for a, b in ((a, c), (b, d)))
+    lt._check_masks(model)
+    with torch.no_grad():
+        model.out.bias[~masks[2][1]] = 1.0
+    with pytest.raises(RuntimeError, match="masked parameter is no longer zero"):
+        lt._check_masks(model)
+
+
+def test_masks_train_as_torch_prune_does(data):
+    """apply_masks builds the network torch.nn.utils.prune.custom_from_mask builds, and trains it the same way."""
+    from torch.nn.utils import prune
+    masks = lt.random_masks(small(2), lt.keep_counts(lt.layer_sizes(small(2)), 0.2), torch.Generator().manual_seed(1))
+    ours = lt.apply_masks(small(2, seeds=[0, 1]), masks)
+    theirs = small(2, seeds=[0, 1])
+    for layer, (wm, bm) in zip(lt.prunable(theirs), masks):
+        prune.custom_from_mask(layer, "weight", wm.float())
+        prune.custom_from_mask(layer, "bias", bm.float())
+    cfg = replace(lt.SEARCH_CONFIG, steps=40, eval_every=10)
+    a, b = train(ours, data, cfg, device="cpu"), train(theirs, data, cfg, device="cpu")
+    np.testing.assert_allclose(a["test_loss"], b["test_loss"], rtol=1e-4)
+    for mine, layer in zip(lt.prunable(ours), lt.prunable(theirs)):
+        torch.testing.assert_close(mine.weight, layer.weight, rtol=1e-4, atol=1e-5)
 
 
 def test_magnitude_masks_keep_the_largest_survivors():
@@ -64,10 +77,10 @@ def test_magnitude_masks_keep_the_largest_survivors():
         assert (kept.sum(1) == k).all()
         for m in range(2):  # every kept magnitude >= every pruned one, per copy
             assert values[m][kept[m]].min() >= values[m][~kept[m]].max()
-    # Once masked, a large parameter can never come back, whatever its value.
+    # Once masked, a parameter can never come back, whatever its value.
     lt.apply_masks(model, first)
     with torch.no_grad():
-        model.inp.weight_orig[~first[0][0]] = 100.0
+        model.inp.weight[~first[0][0]] = 100.0
     second = lt.magnitude_masks(model, lt.keep_counts(lt.layer_sizes(model), 0.25))
     for (w2, b2), (w1, b1) in zip(second, first):
         assert not (w2 & ~w1).any() and not (b2 & ~b1).any()
