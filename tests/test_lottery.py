@@ -120,7 +120,7 @@ def test_search_rewinds_and_each_copy_trains_as_if_alone(data):
     dense = build("mlp", seeds=[4], **lt.MLP_ARGS)
     train(dense, data, cfg, device="cpu")
     masks = lt.magnitude_masks(dense, lt.keep_counts(lt.layer_sizes(dense), 0.5))
-    assert all(torch.equal(a, b) for pa, pb in zip(masks, lt._take(search.ticket_masks[1], [1])) for a, b in zip(pa, pb))
+    assert all(torch.equal(a, b) for pa, pb in zip(masks, search.masks(1, copy=1)[0]) for a, b in zip(pa, pb))
     ticket = lt.apply_masks(build("mlp", seeds=[4], **lt.MLP_ARGS), masks)
     alone = train(ticket, data, cfg, device="cpu")["test_acc"][-1, 0]
     assert search.ticket_acc[1, 1] == pytest.approx(alone, abs=2e-3)

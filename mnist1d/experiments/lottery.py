@@ -169,6 +169,10 @@ class TicketSearch:
         """The round whose sparsity is closest to ``sparsity``."""
         return int(np.abs(self.sparsity - sparsity).argmin())
 
+    def masks(self, round, copy=0):
+        """One seed's (ticket, random) masks of a round, each with a copy axis of size 1 (as :func:`ablate` takes)."""
+        return _take(self.ticket_masks[round], [copy]), _take(self.random_masks[round], [copy])
+
 
 def geometric_schedule(rate, rounds):
     """Densities of the standard schedule: each round prunes ``rate`` of the survivors.
@@ -219,7 +223,7 @@ def find_tickets(data, densities, seeds=(0,), cfg=SEARCH_CONFIG, mask_seed=0, de
     generator = torch.Generator().manual_seed(mask_seed)
     model = build("mlp", n_models=n, seeds=seeds, **MLP_ARGS)
     sizes = layer_sizes(model)
-    density, tickets, randoms, acc, t_masks, r_masks = [], [], [], [], [], []
+    density, tickets, randoms, t_masks, r_masks = [], [], [], [], []
     t_start = time.perf_counter()
     for r, kept in enumerate(densities):
         t0 = time.perf_counter()
@@ -285,7 +289,7 @@ def ablate(dataset, ticket, random, seed, reinit_seed, cfg=ABLATION_CONFIG, orde
     dataset : dict
         The dataset to train on (the paper: a new one, seed 43).
     ticket, random : list of (weight mask, bias mask)
-        One copy's masks each (copy axis of size 1), e.g. ``search.ticket_masks[r]`` taken at one seed.
+        One copy's masks each (copy axis of size 1): ``TicketSearch.masks(round)``.
     seed, reinit_seed : int
         Initial weights of every arm, and of the "reinit" row's arms.
     cfg : TrainConfig
