@@ -1,8 +1,9 @@
 """One training loop for the whole course; it trains N independent copies at once.
 
 Data lives on the device as tensors for the whole run; minibatches are slices taken in
-order through the training set (the paper's protocol); the test set is evaluated every
-``eval_every`` steps into a history dict with one column per copy.
+order through the training set (the paper's protocol), or a fresh shuffle every epoch;
+the test set is evaluated every ``eval_every`` steps into a history dict with one column
+per copy.
 """
 import ctypes
 import functools
@@ -30,15 +31,20 @@ class TrainConfig:
     optimizer: str = "adam"  # or "sgd"
     momentum: float = 0.0    # for sgd
     eval_train: bool = True  # also log accuracy on the whole training set (costly when it is large)
+    shuffle: bool = False    # reshuffle the training set every epoch (as DataLoader(shuffle=True))
+    seed: int = 0            # of the shuffles
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "eval_every"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {getattr(self, name)!r}")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
-        if not isinstance(self.eval_train, bool):
-            raise ValueError(f"eval_train must be True or False, got {self.eval_train!r}")
+        for name in ("eval_train", "shuffle"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
 
@@ -100,10 +106,33 @@ def predict(model, x):
 
 
 def _optimizer(model, cfg):
+    # Fused kernels update all parameters in one pass: 0.2-0.7 ms less per step here.
     if cfg.optimizer == "adam":
-        # The fused kernel updates all parameters in one pass: 0.3-0.7 ms less per step here.
         return torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
-    return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
+    return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, fused=True)
+
+
+def _batches(n, cfg, device):
+    """Each step's minibatch rows: a slice, or with ``cfg.shuffle`` an index tensor.
+
+    In order, batches run through the training set and wrap around. Shuffled, every epoch
+    is a fresh permutation drawn from ``cfg.seed``, cut into batches; the last batch of an
+    epoch is smaller when ``batch_size`` does not divide n, as with a DataLoader.
+    """
+    if not cfg.shuffle:
+        for step in range(cfg.steps):
+            start = (step * cfg.batch_size) % n
+            yield slice(start, start + cfg.batch_size)
+        return
+    g = torch.Generator().manual_seed(cfg.seed)
+    step = 0
+    while True:
+        order = torch.randperm(n, generator=g).to(device)
+        for start in range(0, n, cfg.batch_size):
+            if step == cfg.steps:
+                return
+            yield order[start:start + cfg.batch_size]
+            step += 1
 
 
 def train(model, data, cfg=None, device=None):
@@ -136,10 +165,8 @@ def train(model, data, cfg=None, device=None):
     n = d["x"].shape[-2]
     hist = {k: [] for k in ("step", "train_loss", "test_loss", "test_acc") + ("train_acc",) * cfg.eval_train}
     running, since = torch.zeros(model.n_models, device=device), 0
-    for step in range(1, cfg.steps + 1):
-        start = ((step - 1) * cfg.batch_size) % n
-        losses = _losses(model, d["x"][..., start:start + cfg.batch_size, :],
-                         d["y"][..., start:start + cfg.batch_size])
+    for step, rows in enumerate(_batches(n, cfg, device), 1):
+        losses = _losses(model, d["x"][..., rows, :], d["y"][..., rows])
         opt.zero_grad(set_to_none=True)
         losses.sum().backward()
         opt.step()

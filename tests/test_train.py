@@ -5,7 +5,7 @@ import torch
 
 from mnist1d.data import make_dataset
 from mnist1d.models import build
-from mnist1d.train import TrainConfig, default_device, to_tensors, train
+from mnist1d.train import TrainConfig, _batches, default_device, to_tensors, train
 
 CFG = TrainConfig(steps=60, eval_every=20)
 
@@ -79,7 +79,42 @@ def test_cuda(small):
 
 @pytest.mark.parametrize("bad,match", [({"steps": 0}, "steps"), ({"lr": 0}, "lr"),
                                        ({"batch_size": -1}, "batch_size"), ({"optimizer": "lion"}, "optimizer"),
-                                       ({"eval_train": "no"}, "eval_train")])
+                                       ({"eval_train": "no"}, "eval_train"), ({"shuffle": 1}, "shuffle"),
+                                       ({"seed": -1}, "seed")])
 def test_bad_config(bad, match):
     with pytest.raises(ValueError, match=match):
         TrainConfig(**bad)
+
+
+def test_shuffled_epochs_are_permutations():
+    cfg = TrainConfig(steps=7, batch_size=3, shuffle=True, seed=5)
+    batches = [b.tolist() for b in _batches(8, cfg, "cpu")]
+    assert [len(b) for b in batches] == [3, 3, 2, 3, 3, 2, 3]  # epochs of 8 rows, last batch short
+    first, second = sum(batches[:3], []), sum(batches[3:6], [])
+    assert sorted(first) == sorted(second) == list(range(8)) and first != second
+    assert [b.tolist() for b in _batches(8, cfg, "cpu")] == batches  # the seed fixes the order
+    other = TrainConfig(steps=7, batch_size=3, shuffle=True, seed=6)
+    assert [b.tolist() for b in _batches(8, other, "cpu")] != batches
+
+
+def test_shuffled_sgd_matches_a_plain_torch_loop(small):
+    """Momentum SGD on reshuffled batches, written out with torch.nn and torch.optim, as the
+    paper's double-descent notebook does (with a DataLoader there)."""
+    cfg = TrainConfig(steps=50, batch_size=100, lr=0.01, optimizer="sgd", momentum=0.9, shuffle=True, seed=3,
+                      eval_every=50, eval_train=False)
+    stack = build("mlp", n_models=1, seeds=[2], width=20, depth=2, residual=False)
+    net = torch.nn.Sequential(torch.nn.Linear(40, 20), torch.nn.ReLU(), torch.nn.Linear(20, 20),
+                              torch.nn.ReLU(), torch.nn.Linear(20, 10))
+    with torch.no_grad():
+        for lin, layer in zip(net[::2], [stack.inp, *stack.hidden, stack.out]):
+            lin.weight.copy_(layer.weight[0].T)
+            lin.bias.copy_(layer.bias[0, 0])
+    d = to_tensors(small, "cpu")
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    for rows in _batches(len(d["x"]), cfg, "cpu"):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(d["x"][rows]), d["y"][rows]).backward()
+        opt.step()
+    h = train(stack, d, cfg, device="cpu")
+    loss = torch.nn.functional.cross_entropy(net(d["x_test"]), d["y_test"]).item()
+    np.testing.assert_allclose(h["test_loss"][-1, 0], loss, rtol=1e-4)

@@ -5,6 +5,7 @@ say). Chapters describe the stacks they want as ``{label: (model name, model kwa
 :func:`train_stacks` trains them all on the same per-copy data and returns one
 :class:`FamilyRuns` per label.
 """
+import functools
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ import torch
 from ..models import build, count_parameters
 from ..train import TrainConfig, predict, to_tensors, train
 
-__all__ = ["FamilyRuns", "train_stacks"]
+__all__ = ["FamilyRuns", "run_parallel", "train_stacks"]
 
 
 @dataclass
@@ -59,19 +60,13 @@ def train_stacks(specs, data, columns, cfg=None, device=None, log=print, workers
     log : callable or None
         Called with one line per stack when it finishes.
     workers : int
-        Stacks trained at the same time, each in its own thread. These models are too small
-        for one operation to keep two cores busy, so on a 2-core CPU two stacks side by
-        side, each on one core, finish sooner than one after the other. While
-        ``workers > 1``, torch runs every operation on a single thread; since each
-        operation then computes alone, results do not depend on how the threads interleave.
+        Stacks trained at the same time (see :func:`run_parallel`).
 
     Returns
     -------
     dict of str -> FamilyRuns
         In the order of ``specs``.
     """
-    if not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     cfg = TrainConfig() if cfg is None else cfg
     # Once for all stacks: chapter 3's repeated training sets are 100,000 rows per copy.
     data = to_tensors(data, device)
@@ -88,13 +83,28 @@ def train_stacks(specs, data, columns, cfg=None, device=None, log=print, workers
             log(f"{label:>6}: {len(columns)} copies, {cfg.steps} steps in {run.seconds:5.1f} s; test accuracy {accs}")
         return run
 
+    runs = run_parallel([functools.partial(one, label) for label in specs], workers)
+    return dict(zip(specs, runs))
+
+
+def run_parallel(jobs, workers=1):
+    """Call every job (a function of no arguments); return their results in order.
+
+    With ``workers > 1`` that many jobs run at a time, each in its own thread, and torch
+    runs every operation on a single thread meanwhile: the course's models are too small
+    for one operation to keep two cores busy, so on a 2-core CPU two jobs side by side
+    finish sooner than one after the other. Each operation still computes alone, so results
+    do not depend on how the threads interleave. Jobs start in the order given: put the
+    slowest first.
+    """
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     if workers == 1:
-        return {label: one(label) for label in specs}
+        return [job() for job in jobs]
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         with ThreadPoolExecutor(workers) as pool:
-            futures = {label: pool.submit(one, label) for label in specs}
-            return {label: f.result() for label, f in futures.items()}
+            return [f.result() for f in [pool.submit(job) for job in jobs]]
     finally:
         torch.set_num_threads(threads)
