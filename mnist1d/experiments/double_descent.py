@@ -1,0 +1,259 @@
+"""Chapter 5: deep double descent (Belkin et al., 2019; Nakkiran et al., 2019) on MNIST-1D.
+
+Sweep a model's size, train every size to the end with momentum SGD, and plot test error
+against size. When 15% of the training labels have been resampled, test error first falls,
+then rises to a peak near the *interpolation threshold* (the smallest size that fits the
+noisy training set exactly), and then falls again.
+
+Every size of a sweep trains at once. The sizes are split into a few groups
+(:func:`plan_groups`); each group is one stack padded to its largest size
+(:func:`padded_stack`), and the padding stays exactly zero, so every copy is the model of
+its own size. The same stacks hold the clean-label and noisy-label copies.
+"""
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..data import make_dataset
+from ..layers import StackedConv1d
+from ..models import CNN, build, count_parameters
+from ..train import TrainConfig, to_tensors, train
+from .runs import run_parallel
+
+__all__ = ["DATA_ARGS", "NOISE", "MLP_WIDTHS", "CNN_CHANNELS", "STEPS_PER_EPOCH", "SGD_CONFIG", "SIZE_KEYS",
+           "MODEL_ARGS", "OVERHEAD", "make_data", "noisy_labels", "size_macs", "plan_groups", "padded_stack",
+           "Sweep", "sweep", "descent"]
+
+DATA_ARGS = {"num_samples": 16_000, "train_split": 0.25}  # 4000 training, 12000 test examples, seed 42
+NOISE = 0.15
+MLP_WIDTHS = (2, 3, 4, 5, 7, 9, 12, 16, 21, 27, 36, 47, 61, 80, 104, 135, 177, 230, 300)
+CNN_CHANNELS = tuple(range(2, 30, 2)) + tuple(range(30, 101, 5))
+STEPS_PER_EPOCH = 40  # 4000 examples in batches of 100
+SGD_CONFIG = TrainConfig(steps=500 * STEPS_PER_EPOCH, lr=0.01, optimizer="sgd", momentum=0.9, batch_size=100,
+                         shuffle=True, eval_every=25 * STEPS_PER_EPOCH)
+SIZE_KEYS = {"mlp": "width", "cnn": "channels"}  # the build() argument that a sweep varies
+MODEL_ARGS = {"mlp": {"depth": 2, "residual": False}, "cnn": {}}  # 40-h-h-10 with ReLU; chapter 2's CNN
+# One stack's fixed cost per step, in multiply-adds per example: measured on this book's CPU,
+# a step costs about 0.55 ms (MLP) or 1.7 ms (CNN) plus 15 ns per multiply-add per example.
+OVERHEAD = {"mlp": 40_000, "cnn": 110_000}
+
+
+def make_data(args=DATA_ARGS):
+    """The paper's double-descent dataset: 4000 training and 12000 test examples."""
+    return make_dataset(args)
+
+
+def noisy_labels(y, fraction=NOISE, n_classes=10, seed=0):
+    """A copy of ``y`` in which each label, with probability ``fraction``, is redrawn
+    uniformly from all classes (so about ``fraction * (1 - 1/n_classes)`` actually change).
+
+    Returns a new array; ``y`` itself is left alone.
+    """
+    if not 0 <= fraction <= 1:
+        raise ValueError(f"fraction must be in [0, 1], got {fraction!r}")
+    rng = np.random.default_rng(seed)
+    y = np.array(y, copy=True)
+    redraw = rng.random(len(y)) < fraction
+    y[redraw] = rng.integers(0, n_classes, redraw.sum())
+    return y
+
+
+def size_macs(name, size):
+    """Multiply-adds per example of one model of ``size`` (the cost of padding to it)."""
+    if name == "mlp":
+        return 40 * size + size * size + 10 * size
+    if name == "cnn":  # lengths 19, 10, 5 after the three stride-2 convolutions
+        return 19 * 5 * size + (10 + 5) * 3 * size * size + 5 * size * 10
+    raise ValueError(f"name must be one of {sorted(SIZE_KEYS)}, got {name!r}")
+
+
+def plan_groups(sizes, cost, overhead):
+    """Split sorted ``sizes`` into consecutive groups, each padded to its largest size,
+    with the least total cost.
+
+    A group of k sizes padded to s costs ``overhead + k * cost(s)``: one stack pays the
+    per-step overhead once (tens of operations, about half a millisecond on a CPU) but
+    computes every copy at the padded size. Dynamic programming over where groups end.
+
+    Returns
+    -------
+    list of list
+        The groups, smallest sizes first.
+    """
+    sizes = sorted(sizes)
+    best = [0.0] + [np.inf] * len(sizes)  # best[j]: cheapest split of sizes[:j]
+    start = [0] * (len(sizes) + 1)
+    for j in range(1, len(sizes) + 1):
+        for i in range(j):
+            c = best[i] + overhead + (j - i) * cost(sizes[j - 1])
+            if c < best[j]:
+                best[j], start[j] = c, i
+    groups, j = [], len(sizes)
+    while j:
+        groups.insert(0, sizes[start[j]:j])
+        j = start[j]
+    return groups
+
+
+def _blocks(model):
+    """Every parameter of a stack, viewed with one axis per unit or channel dimension:
+    the parameters of a smaller model of the same kind are then the leading block of each
+    view. Convolution weights are tap-major (kernel, c_in, c_out) and the CNN's output
+    weights channel-major (channels, length, classes), so those two need reshaping."""
+    m = model.n_models
+    views = []
+    for name, layer in model.named_modules():
+        if not hasattr(layer, "bias") or not isinstance(layer.bias, torch.nn.Parameter):
+            continue
+        w = layer.weight
+        if isinstance(layer, StackedConv1d):
+            w = w.view(m, layer.kernel, -1, w.shape[-1])
+        elif isinstance(model, CNN) and name == "out":
+            w = w.view(m, model.convs[-1].weight.shape[-1], -1, w.shape[-1])
+        views += [w, layer.bias]
+    return views
+
+
+def padded_stack(name, sizes, seeds, **kwargs):
+    """One stack of ``len(sizes)`` copies, copy j a ``name`` model of size ``sizes[j]``.
+
+    The stack is built at the largest size. Copy j's parameters are those of
+    ``build(name, seeds=[seeds[j]], <size key>=sizes[j])`` in the leading block, and
+    zero elsewhere. The padding stays zero under SGD without weight decay: a padded unit
+    has zero input weights and bias, so its ReLU output is 0, and zero output weights,
+    so no gradient reaches it; a zero gradient leaves momentum at zero too. Each copy
+    therefore trains exactly as its small model would alone (up to float rounding).
+    """
+    if name not in SIZE_KEYS:
+        raise ValueError(f"name must be one of {sorted(SIZE_KEYS)}, got {name!r}")
+    key = SIZE_KEYS[name]
+    kwargs = {**MODEL_ARGS[name], **kwargs}
+    big = build(name, n_models=len(sizes), **{key: max(sizes)}, **kwargs)
+    with torch.no_grad():
+        for p in big.parameters():
+            p.zero_()
+        for j, (size, seed) in enumerate(zip(sizes, seeds)):
+            small = build(name, seeds=[seed], **{key: size}, **kwargs)
+            for b, s in zip(_blocks(big), _blocks(small)):
+                b[j][tuple(slice(0, n) for n in s.shape[1:])] = s[0]
+    return big
+
+
+@dataclass
+class Sweep:
+    """One model family trained at every size, with several seeds, on several label sets."""
+    name: str
+    sizes: np.ndarray       # (S,)
+    parameters: np.ndarray  # (S,) per model
+    labels: tuple           # label-set names, e.g. ("clean", "noisy")
+    step: np.ndarray        # (T,) steps at which the errors were logged
+    train_error: dict       # label set -> (T, R, S) error (%) on its own training labels, R seeds
+    test_error: dict        # label set -> (T, R, S) error (%) on the clean test set
+    groups: list            # the sizes trained together in each stack
+    seconds: float          # wall time of the sweep
+
+    def error(self, which, label, step=-1):
+        """Errors (%) averaged over seeds at log index ``step`` (default: the end), (S,)."""
+        return self.runs(which, label, step).mean(0)
+
+    def runs(self, which, label, step=-1):
+        """Every seed's errors (%) at log index ``step``, (R, S)."""
+        if which not in ("train", "test"):
+            raise ValueError(f"which must be 'train' or 'test', got {which!r}")
+        return (self.train_error if which == "train" else self.test_error)[label][step]
+
+
+def _seed(first_seed, n_sizes, replicate, i):
+    """The initialisation seed of seed replicate ``replicate`` of the i-th size."""
+    return first_seed + replicate * n_sizes + i
+
+
+def sweep(name, sizes, data, label_sets, cfg=SGD_CONFIG, n_seeds=1, first_seed=0, device=None, workers=2,
+          overhead=None, log=print):
+    """Train a ``name`` model ("mlp" or "cnn") at every size, ``n_seeds`` times, once per label set.
+
+    Parameters
+    ----------
+    name : {"mlp", "cnn"}
+    sizes : sequence of int
+        Hidden width (MLP) or channels (CNN).
+    data : dict
+        A dataset dict (``x``, ``x_test``, ``y_test``); its ``y`` is not used.
+    label_sets : dict of str -> array (N,)
+        Training labels per set, e.g. ``{"clean": y, "noisy": noisy_labels(y)}``.
+    cfg : TrainConfig
+        Default: the paper's protocol (momentum SGD, lr 0.01, shuffled batches of 100, 500 epochs).
+    n_seeds, first_seed : int
+        Seed replicate r of the i-th smallest size starts from seed
+        ``first_seed + r * len(sizes) + i``; every label set uses the same initial weights.
+    workers : int
+        Stacks trained side by side (:func:`mnist1d.experiments.runs.run_parallel`).
+    overhead : float, optional
+        Per-step cost of one stack in multiply-adds per example, for :func:`plan_groups`
+        (default: ``OVERHEAD[name]``).
+
+    Returns
+    -------
+    Sweep
+    """
+    if name not in SIZE_KEYS:
+        raise ValueError(f"name must be one of {sorted(SIZE_KEYS)}, got {name!r}")
+    if not isinstance(n_seeds, int) or n_seeds < 1:
+        raise ValueError(f"n_seeds must be an integer >= 1, got {n_seeds!r}")
+    sizes = sorted(sizes)
+    index = {s: i for i, s in enumerate(sizes)}
+    labels = tuple(label_sets)
+    y = np.stack([label_sets[k] for k in labels])  # (K, N)
+    copies_per_size = len(labels) * n_seeds
+    overhead = OVERHEAD[name] if overhead is None else overhead
+    groups = plan_groups(sizes, lambda s: copies_per_size * size_macs(name, s), overhead)
+    t0 = time.perf_counter()
+
+    def one(group):
+        # Copy order: label set, then seed replicate, then size.
+        seeds = [_seed(first_seed, len(sizes), r, index[s]) for r in range(n_seeds) for s in group]
+        model = padded_stack(name, group * copies_per_size, seeds * len(labels))
+        d = to_tensors({"x": data["x"], "y": np.repeat(y, n_seeds * len(group), 0), "x_test": data["x_test"],
+                        "y_test": data["y_test"]}, device)
+        t = time.perf_counter()
+        hist = train(model, d, cfg, device=device)
+        if log is not None:
+            log(f"{name} sizes {group[0]}-{group[-1]}: {model.n_models} copies in {time.perf_counter() - t:.1f} s")
+        return hist
+
+    # Costliest stacks first, so that the workers finish together.
+    order = sorted(range(len(groups)), key=lambda g: -len(groups[g]) * size_macs(name, groups[g][-1]))
+    hists = dict(zip(order, run_parallel([lambda g=g: one(groups[g]) for g in order], workers)))
+    err = {}
+    for which in ("train", "test"):
+        per_group = [100 * (1 - hists[g][f"{which}_acc"].reshape(-1, len(labels), n_seeds, len(group)))
+                     for g, group in enumerate(groups)]
+        err[which] = {k: np.concatenate([e[:, i] for e in per_group], -1) for i, k in enumerate(labels)}
+    parameters = [count_parameters(build(name, **{SIZE_KEYS[name]: s}, **MODEL_ARGS[name])) for s in sizes]
+    return Sweep(name, np.array(sizes), np.array(parameters), labels, hists[0]["step"], err["train"],
+                 err["test"], groups, time.perf_counter() - t0)
+
+
+def descent(sizes, train_error, test_error, fit=1.0):
+    """Where a test-error curve peaks, relative to where training error reaches ``fit`` %.
+
+    Returns
+    -------
+    dict
+        ``threshold``: the first size with training error below ``fit`` (None if none);
+        ``peak``: the size of the highest test error after the minimum before it;
+        ``peak_error``, ``min_before`` (the lowest test error at sizes below the peak),
+        ``last`` (test error of the largest size) and ``max_rise``: the largest increase
+        of test error from any size to any larger one (points).
+    """
+    sizes, train_error, test_error = map(np.asarray, (sizes, train_error, test_error))
+    below = np.flatnonzero(train_error < fit)
+    # Rises: the best earlier minimum before each point.
+    running_min = np.minimum.accumulate(test_error)
+    rise = test_error - running_min
+    p = int(np.argmax(rise))
+    return {"threshold": int(sizes[below[0]]) if len(below) else None, "peak": int(sizes[p]),
+            "peak_error": float(test_error[p]), "min_before": float(running_min[p]),
+            "last": float(test_error[-1]), "max_rise": float(rise[p])}
