@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..data import make_dataset
-from ..layers import StackedConv1d
+from ..layers import StackedConv1d, StackedLinear
 from ..models import CNN, build, count_parameters
 from ..train import TrainConfig, to_tensors, train
 from .runs import run_parallel
@@ -105,7 +105,7 @@ def _blocks(model):
     m = model.n_models
     views = []
     for name, layer in model.named_modules():
-        if not hasattr(layer, "bias") or not isinstance(layer.bias, torch.nn.Parameter):
+        if not isinstance(layer, StackedLinear):  # StackedConv1d included
             continue
         w = layer.weight
         if isinstance(layer, StackedConv1d):
@@ -205,7 +205,9 @@ def sweep(name, sizes, data, label_sets, cfg=SGD_CONFIG, n_seeds=1, first_seed=0
     sizes = sorted(sizes)
     index = {s: i for i, s in enumerate(sizes)}
     labels = tuple(label_sets)
-    y = np.stack([label_sets[k] for k in labels])  # (K, N)
+    # Once for the whole sweep; each stack only repeats the label rows for its copies.
+    shared = to_tensors({"x": data["x"], "y": np.stack([label_sets[k] for k in labels]),  # y: (K, N)
+                         "x_test": data["x_test"], "y_test": data["y_test"]}, device)
     copies_per_size = len(labels) * n_seeds
     overhead = OVERHEAD[name] if overhead is None else overhead
     groups = plan_groups(sizes, lambda s: copies_per_size * size_macs(name, s), overhead)
@@ -215,8 +217,7 @@ def sweep(name, sizes, data, label_sets, cfg=SGD_CONFIG, n_seeds=1, first_seed=0
         # Copy order: label set, then seed replicate, then size.
         seeds = [_seed(first_seed, len(sizes), r, index[s]) for r in range(n_seeds) for s in group]
         model = padded_stack(name, group * copies_per_size, seeds * len(labels))
-        d = to_tensors({"x": data["x"], "y": np.repeat(y, n_seeds * len(group), 0), "x_test": data["x_test"],
-                        "y_test": data["y_test"]}, device)
+        d = {**shared, "y": shared["y"].repeat_interleave(n_seeds * len(group), 0)}
         t = time.perf_counter()
         hist = train(model, d, cfg, device=device)
         if log is not None:
@@ -243,14 +244,13 @@ def descent(sizes, train_error, test_error, fit=1.0):
     -------
     dict
         ``threshold``: the first size with training error below ``fit`` (None if none);
-        ``peak``: the size of the highest test error after the minimum before it;
-        ``peak_error``, ``min_before`` (the lowest test error at sizes below the peak),
-        ``last`` (test error of the largest size) and ``max_rise``: the largest increase
-        of test error from any size to any larger one (points).
+        ``peak``: the size whose test error rises most above the lowest error at any
+        smaller size; ``peak_error``; ``min_before`` (that lowest error); ``max_rise``
+        (peak_error - min_before, points: the largest increase of test error from any
+        size to any larger one); ``last`` (test error of the largest size).
     """
     sizes, train_error, test_error = map(np.asarray, (sizes, train_error, test_error))
     below = np.flatnonzero(train_error < fit)
-    # Rises: the best earlier minimum before each point.
     running_min = np.minimum.accumulate(test_error)
     rise = test_error - running_min
     p = int(np.argmax(rise))
