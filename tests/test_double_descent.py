@@ -55,15 +55,18 @@ def test_plan_groups_is_optimal():
     assert dd.plan_groups(sizes, cost, 0) == [[s] for s in sizes]
     assert dd.plan_groups(sizes, cost, 1e9) == [sizes]
 
-    def total(groups, overhead):
-        return sum(overhead + len(g) * cost(g[-1]) for g in groups)
+    def total(groups, overhead, copies):
+        return sum(overhead + sum(copies[s] for s in g) * cost(g[-1]) for g in groups)
 
-    for overhead in (10, 100, 1000):
-        groups = dd.plan_groups(sizes[::-1], cost, overhead)  # any order in, sorted groups out
-        assert sum(groups, []) == sizes
-        best = min(total([sizes[i:j] for i, j in zip((0,) + cuts, cuts + (len(sizes),))], overhead)
-                   for r in range(len(sizes)) for cuts in itertools.combinations(range(1, len(sizes)), r))
-        assert total(groups, overhead) == best
+    for copies in ({s: 1 for s in sizes}, {s: 4 if s < 10 else 1 for s in sizes}):
+        for overhead in (10, 100, 1000):
+            groups = dd.plan_groups(sizes[::-1], cost, overhead, copies)  # any order in, sorted groups out
+            assert sum(groups, []) == sizes
+            best = min(total([sizes[i:j] for i, j in zip((0,) + cuts, cuts + (len(sizes),))], overhead, copies)
+                       for r in range(len(sizes)) for cuts in itertools.combinations(range(1, len(sizes)), r))
+            assert total(groups, overhead, copies) == best
+    # Many copies of the 20 make padding it to 21 dearer than a stack of its own.
+    assert [20] in dd.plan_groups(sizes, cost, 100, {**{s: 1 for s in sizes}, 20: 50})
 
 
 @pytest.mark.parametrize("name,sizes", [("mlp", [3, 7, 12]), ("cnn", [2, 5])])
@@ -100,6 +103,22 @@ def test_sweep_copies_match_models_trained_alone(small):
     np.testing.assert_allclose(s.error("test", "noisy"), s.runs("test", "noisy").mean(0))
     with pytest.raises(ValueError, match="name"):
         dd.sweep("gru", [2], small, labels)
+
+
+def test_sweep_seeds_per_size(small):
+    cfg = TrainConfig(**{**CFG.__dict__, "steps": 20, "eval_every": 20})
+    labels = {"clean": small["y"]}
+    s = dd.sweep("mlp", [2, 3, 9], small, labels, cfg=cfg, n_seeds={2: 3, 3: 1, 9: 2}, first_seed=7, log=None)
+    assert list(s.n_seeds) == [3, 1, 2] and s.test_error["clean"].shape == (1, 3, 3)
+    runs = s.runs("test", "clean")
+    assert np.isnan(runs).tolist() == [[False] * 3, [False, True, False], [False, True, True]]
+    np.testing.assert_allclose(s.error("test", "clean"), [runs[:, 0].mean(), runs[0, 1], runs[:2, 2].mean()])
+    # Replicate r of the i-th size starts from the same seed as with a uniform seed count.
+    uniform = dd.sweep("mlp", [2, 3, 9], small, labels, cfg=cfg, n_seeds=3, first_seed=7, log=None)
+    np.testing.assert_allclose(runs[~np.isnan(runs)], uniform.runs("test", "clean")[~np.isnan(runs)], atol=0.21)
+    for bad in (0, {2: 1, 3: 1}, {2: 1, 3: 1, 9: 1.5}):
+        with pytest.raises(ValueError, match="n_seeds"):
+            dd.sweep("mlp", [2, 3, 9], small, labels, cfg=cfg, n_seeds=bad)
 
 
 def test_descent_statistics():

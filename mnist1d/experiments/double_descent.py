@@ -69,13 +69,23 @@ def size_macs(name, size):
     raise ValueError(f"name must be one of {sorted(SIZE_KEYS)}, got {name!r}")
 
 
-def plan_groups(sizes, cost, overhead):
+def plan_groups(sizes, cost, overhead, copies=None):
     """Split sorted ``sizes`` into consecutive groups, each padded to its largest size,
     with the least total cost.
 
-    A group of k sizes padded to s costs ``overhead + k * cost(s)``: one stack pays the
+    A group padded to s costs ``overhead + (copies in it) * cost(s)``: one stack pays the
     per-step overhead once (tens of operations, about half a millisecond on a CPU) but
     computes every copy at the padded size. Dynamic programming over where groups end.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+    cost : callable, size -> float
+        The cost of one copy padded to that size.
+    overhead : float
+        The fixed cost of one stack, in the units of ``cost``.
+    copies : dict of int -> int, optional
+        How many copies each size has in the stacks (default: one each).
 
     Returns
     -------
@@ -83,11 +93,12 @@ def plan_groups(sizes, cost, overhead):
         The groups, smallest sizes first.
     """
     sizes = sorted(sizes)
+    n = np.cumsum([0] + [1 if copies is None else copies[s] for s in sizes])  # copies in sizes[:j]
     best = [0.0] + [np.inf] * len(sizes)  # best[j]: cheapest split of sizes[:j]
     start = [0] * (len(sizes) + 1)
     for j in range(1, len(sizes) + 1):
         for i in range(j):
-            c = best[i] + overhead + (j - i) * cost(sizes[j - 1])
+            c = best[i] + overhead + (n[j] - n[i]) * cost(sizes[j - 1])
             if c < best[j]:
                 best[j], start[j] = c, i
     groups, j = [], len(sizes)
@@ -147,19 +158,20 @@ class Sweep:
     name: str
     sizes: np.ndarray       # (S,)
     parameters: np.ndarray  # (S,) per model
+    n_seeds: np.ndarray     # (S,) runs per size and label set
     labels: tuple           # label-set names, e.g. ("clean", "noisy")
     step: np.ndarray        # (T,) steps at which the errors were logged
-    train_error: dict       # label set -> (T, R, S) error (%) on its own training labels, R seeds
-    test_error: dict        # label set -> (T, R, S) error (%) on the clean test set
+    train_error: dict       # label set -> (T, R, S) error (%) on its own training labels; NaN past n_seeds
+    test_error: dict        # label set -> (T, R, S) error (%) on the clean test set; NaN past n_seeds
     groups: list            # the sizes trained together in each stack
     seconds: float          # wall time of the sweep
 
     def error(self, which, label, step=-1):
-        """Errors (%) averaged over seeds at log index ``step`` (default: the end), (S,)."""
-        return self.runs(which, label, step).mean(0)
+        """Errors (%) averaged over each size's seeds at log index ``step`` (default: the end), (S,)."""
+        return np.nanmean(self.runs(which, label, step), 0)
 
     def runs(self, which, label, step=-1):
-        """Every seed's errors (%) at log index ``step``, (R, S)."""
+        """Every seed's errors (%) at log index ``step``, (R, S); NaN where a size has fewer than R seeds."""
         if which not in ("train", "test"):
             raise ValueError(f"which must be 'train' or 'test', got {which!r}")
         return (self.train_error if which == "train" else self.test_error)[label][step]
@@ -168,6 +180,16 @@ class Sweep:
 def _seed(first_seed, n_sizes, replicate, i):
     """The initialisation seed of seed replicate ``replicate`` of the i-th size."""
     return first_seed + replicate * n_sizes + i
+
+
+def _seed_counts(n_seeds, sizes):
+    """``n_seeds`` (an int, or a dict size -> int) as a dict over ``sizes``, checked."""
+    counts = {s: n_seeds for s in sizes} if isinstance(n_seeds, int) else {s: n_seeds.get(s) for s in sizes}
+    for s, n in counts.items():
+        if not isinstance(n, int) or n < 1:
+            raise ValueError(f"n_seeds must be an integer >= 1 or a dict giving one for every size; "
+                             f"size {s} has {n!r}")
+    return counts
 
 
 def sweep(name, sizes, data, label_sets, cfg=SGD_CONFIG, n_seeds=1, first_seed=0, device=None, workers=2,
@@ -185,7 +207,10 @@ def sweep(name, sizes, data, label_sets, cfg=SGD_CONFIG, n_seeds=1, first_seed=0
         Training labels per set, e.g. ``{"clean": y, "noisy": noisy_labels(y)}``.
     cfg : TrainConfig
         Default: the paper's protocol (momentum SGD, lr 0.01, shuffled batches of 100, 500 epochs).
-    n_seeds, first_seed : int
+    n_seeds : int or dict of int -> int
+        Runs per size, the same for every size or given per size (small models are cheap
+        and vary more from seed to seed).
+    first_seed : int
         Seed replicate r of the i-th smallest size starts from seed
         ``first_seed + r * len(sizes) + i``; every label set uses the same initial weights.
     workers : int
@@ -200,41 +225,45 @@ def sweep(name, sizes, data, label_sets, cfg=SGD_CONFIG, n_seeds=1, first_seed=0
     """
     if name not in SIZE_KEYS:
         raise ValueError(f"name must be one of {sorted(SIZE_KEYS)}, got {name!r}")
-    if not isinstance(n_seeds, int) or n_seeds < 1:
-        raise ValueError(f"n_seeds must be an integer >= 1, got {n_seeds!r}")
     sizes = sorted(sizes)
+    counts = _seed_counts(n_seeds, sizes)
     index = {s: i for i, s in enumerate(sizes)}
     labels = tuple(label_sets)
     # Once for the whole sweep; each stack only repeats the label rows for its copies.
     shared = to_tensors({"x": data["x"], "y": np.stack([label_sets[k] for k in labels]),  # y: (K, N)
                          "x_test": data["x_test"], "y_test": data["y_test"]}, device)
-    copies_per_size = len(labels) * n_seeds
     overhead = OVERHEAD[name] if overhead is None else overhead
-    groups = plan_groups(sizes, lambda s: copies_per_size * size_macs(name, s), overhead)
+    groups = plan_groups(sizes, lambda s: len(labels) * size_macs(name, s), overhead, counts)
+    runs = [[(r, s) for s in group for r in range(counts[s])] for group in groups]  # one label set's copies
     t0 = time.perf_counter()
 
-    def one(group):
-        # Copy order: label set, then seed replicate, then size.
-        seeds = [_seed(first_seed, len(sizes), r, index[s]) for r in range(n_seeds) for s in group]
-        model = padded_stack(name, group * copies_per_size, seeds * len(labels))
-        d = {**shared, "y": shared["y"].repeat_interleave(n_seeds * len(group), 0)}
+    def one(g):
+        # Copy order: label set, then size, then seed replicate.
+        seeds = [_seed(first_seed, len(sizes), r, index[s]) for r, s in runs[g]]
+        model = padded_stack(name, [s for _, s in runs[g]] * len(labels), seeds * len(labels))
+        d = {**shared, "y": shared["y"].repeat_interleave(len(runs[g]), 0)}
         t = time.perf_counter()
         hist = train(model, d, cfg, device=device)
         if log is not None:
-            log(f"{name} sizes {group[0]}-{group[-1]}: {model.n_models} copies in {time.perf_counter() - t:.1f} s")
+            log(f"{name} sizes {groups[g][0]}-{groups[g][-1]}: {model.n_models} copies in "
+                f"{time.perf_counter() - t:.1f} s")
         return hist
 
     # Costliest stacks first, so that the workers finish together.
-    order = sorted(range(len(groups)), key=lambda g: -len(groups[g]) * size_macs(name, groups[g][-1]))
-    hists = dict(zip(order, run_parallel([lambda g=g: one(groups[g]) for g in order], workers)))
-    err = {}
-    for which in ("train", "test"):
-        per_group = [100 * (1 - hists[g][f"{which}_acc"].reshape(-1, len(labels), n_seeds, len(group)))
-                     for g, group in enumerate(groups)]
-        err[which] = {k: np.concatenate([e[:, i] for e in per_group], -1) for i, k in enumerate(labels)}
+    order = sorted(range(len(groups)), key=lambda g: -len(runs[g]) * size_macs(name, groups[g][-1]))
+    hists = dict(zip(order, run_parallel([lambda g=g: one(g) for g in order], workers)))
+    steps = hists[0]["step"]
+    err = {which: {k: np.full((len(steps), max(counts.values()), len(sizes)), np.nan) for k in labels}
+           for which in ("train", "test")}
+    for g, hist in hists.items():
+        for which in ("train", "test"):
+            e = 100 * (1 - hist[f"{which}_acc"].reshape(len(steps), len(labels), len(runs[g])))
+            for i, k in enumerate(labels):
+                for c, (r, s) in enumerate(runs[g]):
+                    err[which][k][:, r, index[s]] = e[:, i, c]
     parameters = [count_parameters(build(name, **{SIZE_KEYS[name]: s}, **MODEL_ARGS[name])) for s in sizes]
-    return Sweep(name, np.array(sizes), np.array(parameters), labels, hists[0]["step"], err["train"],
-                 err["test"], groups, time.perf_counter() - t0)
+    return Sweep(name, np.array(sizes), np.array(parameters), np.array([counts[s] for s in sizes]), labels,
+                 steps, err["train"], err["test"], groups, time.perf_counter() - t0)
 
 
 def descent(sizes, train_error, test_error, fit=1.0):
