@@ -23,8 +23,8 @@ from ..train import TrainConfig, to_tensors, train
 from .runs import run_parallel
 
 __all__ = ["DATA_ARGS", "NOISE", "MLP_WIDTHS", "CNN_CHANNELS", "STEPS_PER_EPOCH", "SGD_CONFIG", "SIZE_KEYS",
-           "MODEL_ARGS", "OVERHEAD", "make_data", "noisy_labels", "size_macs", "plan_groups", "padded_stack",
-           "Sweep", "sweep", "descent"]
+           "MODEL_ARGS", "OVERHEAD", "PER_COPY", "make_data", "noisy_labels", "size_macs", "copy_cost",
+           "plan_groups", "padded_stack", "Sweep", "sweep", "descent"]
 
 DATA_ARGS = {"num_samples": 16_000, "train_split": 0.25}  # 4000 training, 12000 test examples, seed 42
 NOISE = 0.15
@@ -35,9 +35,12 @@ SGD_CONFIG = TrainConfig(steps=500 * STEPS_PER_EPOCH, lr=0.01, optimizer="sgd", 
                          shuffle=True, eval_every=25 * STEPS_PER_EPOCH)
 SIZE_KEYS = {"mlp": "width", "cnn": "channels"}  # the build() argument that a sweep varies
 MODEL_ARGS = {"mlp": {"depth": 2, "residual": False}, "cnn": {}}  # 40-h-h-10 with ReLU; chapter 2's CNN
-# One stack's fixed cost per step, in multiply-adds per example: measured on this book's CPU,
-# a step costs about 0.55 ms (MLP) or 1.7 ms (CNN) plus 15 ns per multiply-add per example.
-OVERHEAD = {"mlp": 40_000, "cnn": 110_000}
+# Costs per training step in multiply-add-equivalents per example, fitted on this book's CPU
+# (one thread, batches of 100), where one such unit costs about 15 ns: a stack pays OVERHEAD
+# once (about 0.6 ms MLP, 1.5 ms CNN), and every copy in it pays PER_COPY (0.04 ms MLP, 0.5 ms
+# CNN: a CNN copy's many small element-wise passes) plus its padded size's multiply-adds.
+OVERHEAD = {"mlp": 40_000, "cnn": 100_000}
+PER_COPY = {"mlp": 3_000, "cnn": 35_000}
 
 
 def make_data(args=DATA_ARGS):
@@ -67,6 +70,11 @@ def size_macs(name, size):
     if name == "cnn":  # lengths 19, 10, 5 after the three stride-2 convolutions
         return 19 * 5 * size + (10 + 5) * 3 * size * size + 5 * size * 10
     raise ValueError(f"name must be one of {sorted(SIZE_KEYS)}, got {name!r}")
+
+
+def copy_cost(name, size):
+    """Per-step cost of one copy padded to ``size``, in multiply-add-equivalents per example."""
+    return PER_COPY[name] + size_macs(name, size)
 
 
 def plan_groups(sizes, cost, overhead, copies=None):
@@ -216,8 +224,8 @@ def sweep(name, sizes, data, label_sets, cfg=SGD_CONFIG, n_seeds=1, first_seed=0
     workers : int
         Stacks trained side by side (:func:`mnist1d.experiments.runs.run_parallel`).
     overhead : float, optional
-        Per-step cost of one stack in multiply-adds per example, for :func:`plan_groups`
-        (default: ``OVERHEAD[name]``).
+        Per-step cost of one stack in multiply-add-equivalents per example, for
+        :func:`plan_groups` (default: ``OVERHEAD[name]``; each copy costs :func:`copy_cost`).
 
     Returns
     -------
@@ -233,7 +241,7 @@ def sweep(name, sizes, data, label_sets, cfg=SGD_CONFIG, n_seeds=1, first_seed=0
     shared = to_tensors({"x": data["x"], "y": np.stack([label_sets[k] for k in labels]),  # y: (K, N)
                          "x_test": data["x_test"], "y_test": data["y_test"]}, device)
     overhead = OVERHEAD[name] if overhead is None else overhead
-    groups = plan_groups(sizes, lambda s: len(labels) * size_macs(name, s), overhead, counts)
+    groups = plan_groups(sizes, lambda s: len(labels) * copy_cost(name, s), overhead, counts)
     runs = [[(r, s) for s in group for r in range(counts[s])] for group in groups]  # one label set's copies
     t0 = time.perf_counter()
 
@@ -250,7 +258,7 @@ def sweep(name, sizes, data, label_sets, cfg=SGD_CONFIG, n_seeds=1, first_seed=0
         return hist
 
     # Costliest stacks first, so that the workers finish together.
-    order = sorted(range(len(groups)), key=lambda g: -len(runs[g]) * size_macs(name, groups[g][-1]))
+    order = sorted(range(len(groups)), key=lambda g: -len(runs[g]) * copy_cost(name, groups[g][-1]))
     hists = dict(zip(order, run_parallel([lambda g=g: one(g) for g in order], workers)))
     steps = hists[0]["step"]
     err = {which: {k: np.full((len(steps), max(counts.values()), len(sizes)), np.nan) for k in labels}
