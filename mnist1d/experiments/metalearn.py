@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch.func import grad_and_value, vmap
 
 from ..data import make_dataset
+from ..train import to_tensors
 
 __all__ = ["DATA_ARGS", "LRConfig", "init_mlp", "mlp", "unroll_sgd", "LRRun", "learn_lr", "lr_landscape",
            "make_data"]
@@ -29,10 +30,14 @@ DATA_ARGS = {"num_samples": 10_000}  # 8000 training, 2000 test examples, as the
 
 
 def make_data(args=DATA_ARGS, device=None):
-    """The metalearning dataset as float and long tensors: x (8000, 40), y, x_test (2000, 40), y_test."""
-    data = make_dataset(args)
-    return {k: torch.as_tensor(data[k], dtype=torch.long if k.startswith("y") else torch.float32, device=device)
-            for k in ("x", "y", "x_test", "y_test")}
+    """The metalearning dataset as tensors on ``device`` (default: CUDA when present):
+    x (8000, 40), y, x_test (2000, 40), y_test."""
+    return to_tensors(make_dataset(args), device)
+
+
+def _inner_params(data, cfg):
+    """The inner MLP's initial parameters, on the data's device."""
+    return {k: v.to(data["x"].device) for k, v in init_mlp((data["x"].shape[1], cfg.hidden, 10), cfg.seed).items()}
 
 
 @dataclass
@@ -130,10 +135,10 @@ def learn_lr(initial_lrs, data, cfg=LRConfig()):
     LRRun
     """
     t0 = time.perf_counter()
-    lrs = torch.tensor(initial_lrs, dtype=torch.float32)
+    lrs = torch.tensor(initial_lrs, dtype=torch.float32, device=data["x"].device)
     if lrs.dim() != 1 or not len(lrs) or not (lrs > 0).all():
         raise ValueError(f"initial_lrs must be a non-empty sequence of positive numbers, got {initial_lrs!r}")
-    params = init_mlp((data["x"].shape[1], cfg.hidden, 10), cfg.seed)
+    params = _inner_params(data, cfg)
     meta = vmap(_meta_loss, in_dims=(0, None, None, None, None))
     history, losses = [lrs.clone()], []
     for _ in range(cfg.meta_steps):
@@ -143,14 +148,14 @@ def learn_lr(initial_lrs, data, cfg=LRConfig()):
         lrs = (lrs - cfg.meta_lr * d_lr).detach()
         history.append(lrs.clone())
         losses.append(loss.detach())
-    return LRRun(torch.stack(history).numpy(), torch.stack(losses).numpy(), time.perf_counter() - t0)
+    return LRRun(torch.stack(history).cpu().numpy(), torch.stack(losses).cpu().numpy(), time.perf_counter() - t0)
 
 
 def lr_landscape(lrs, data, cfg=LRConfig()):
     """The meta-loss at each learning rate of ``lrs`` (L,), without gradients: (L,)."""
-    params = init_mlp((data["x"].shape[1], cfg.hidden, 10), cfg.seed)
+    params = _inner_params(data, cfg)
     with torch.no_grad():
         # grad_and_value still differentiates the inner loss; no_grad only drops the outer graph.
         out = vmap(_meta_loss, in_dims=(0, None, None, None, None))(
-            torch.as_tensor(lrs, dtype=torch.float32), params, data["x"], data["y"], cfg)
-    return out.numpy()
+            torch.as_tensor(lrs, dtype=torch.float32, device=data["x"].device), params, data["x"], data["y"], cfg)
+    return out.cpu().numpy()
