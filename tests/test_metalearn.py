@@ -70,3 +70,21 @@ def test_learn_lr_runs_side_by_side_as_alone(small):
     for bad in ([], [0.1, -0.1], [[0.1]]):
         with pytest.raises(ValueError, match="initial_lrs"):
             ml.learn_lr(bad, small, cfg)
+
+
+def test_graph_bytes_grows_with_the_unroll():
+    w = torch.randn(64, 64, requires_grad=True)
+
+    def unroll(steps):
+        x = torch.ones(8, 64)
+        for _ in range(steps):
+            x = torch.tanh(x @ w)  # saves its input, w (when the input needs a gradient) and its output
+        return x.sum()
+
+    one, out = ml.graph_bytes(lambda: unroll(1))
+    ten, _ = ml.graph_bytes(lambda: unroll(10))
+    act = 8 * 64 * 4  # bytes of one (8, 64) float32 activation
+    assert one == 2 * act  # the input and tanh's output; w is not needed, the input needs no gradient
+    # each output is the next step's input, and w is saved 9 times: all counted once
+    assert ten == 64 * 64 * 4 + 11 * act
+    assert out.requires_grad

@@ -24,7 +24,7 @@ from ..data import make_dataset
 from ..train import to_tensors
 
 __all__ = ["DATA_ARGS", "LRConfig", "init_mlp", "mlp", "unroll_sgd", "LRRun", "learn_lr", "lr_landscape",
-           "make_data"]
+           "make_data", "graph_bytes"]
 
 DATA_ARGS = {"num_samples": 10_000}  # 8000 training, 2000 test examples, as the paper's notebooks used
 
@@ -159,3 +159,25 @@ def lr_landscape(lrs, data, cfg=LRConfig()):
         out = vmap(_meta_loss, in_dims=(0, None, None, None, None))(
             torch.as_tensor(lrs, dtype=torch.float32, device=data["x"].device), params, data["x"], data["y"], cfg)
     return out.cpu().numpy()
+
+
+def graph_bytes(fn):
+    """Run ``fn()`` and measure the memory its autograd graph keeps for the backward pass.
+
+    Counts each distinct storage that autograd saves once. Works for plain autograd only:
+    ``torch.func`` transforms do not support the saved-tensor hooks this relies on.
+
+    Returns
+    -------
+    nbytes : int
+    out : whatever ``fn`` returned
+    """
+    storages = {}
+
+    def pack(t):
+        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = fn()
+    return sum(storages.values()), out
