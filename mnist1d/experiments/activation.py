@@ -119,7 +119,9 @@ def _interpolate(h, lo, step, cells):
     u = (h - lo) / step
     k = u.floor().clamp(max=len(cells) - 1)  # the right end point belongs to the last cell
     u = u - k
-    c0, c1, c2, c3, d1, d2, d3 = cells[k.long()].unbind(-1)
+    # index_select, not cells[k]: its backward (index_add) sums in a fixed order on a CPU, so
+    # meta-gradients are the same from run to run with several threads.
+    c0, c1, c2, c3, d1, d2, d3 = cells.index_select(0, k.long().reshape(-1)).view(*k.shape, 7).unbind(-1)
     return ((c3 * u + c2) * u + c1) * u + c0, (d3 * u + d2) * u + d1
 
 
