@@ -1,0 +1,220 @@
+"""Chapter 7: contrastive self-supervised learning (SimCLR) and guillotine regularization.
+
+An encoder learns from unlabelled signals by making two random *views* of each signal
+agree, and disagree with the other signals in the batch (Chen et al., 2020). The encoder
+is chapter 2's CNN without its last layer (25 channels; H has 125 dimensions), followed by
+a *projector* MLP that gives the output Z the loss is applied to. Bordes et al. (2023)
+observed that the best representation for a downstream task usually lies below Z, a few
+layers back: cutting the network there is *guillotine regularization*.
+
+The three projector variants train side by side: their CNNs are copies of one stacked
+model (same initial weights, same batches and same views), and each copy has its own
+projector.
+"""
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..layers import StackedConv1d, StackedLinear
+from ..models import _generators
+
+__all__ = ["SSLConfig", "PROJECTORS", "detrend", "augment", "nt_xent", "SimCLR", "SSLRun", "train_ssl",
+           "layer_features", "linear_probe", "knn_accuracy"]
+
+# Hidden sizes of each projector after H (125); () means no projector, Z = H.
+PROJECTORS = {"projector": (125, 16), "none": (), "deep": (125, 125, 125, 16)}
+
+
+@dataclass
+class SSLConfig:
+    """The paper's contrastive training (augmentation spreads are standard deviations)."""
+    epochs: int = 200
+    batch_size: int = 100
+    lr: float = 1e-2            # Adam
+    temperature: float = 0.5
+    max_roll: int = 10          # views are rolled circularly by randint(0, max_roll) positions
+    slope_sd: float = 0.04      # random slope, per position of the centred time axis
+    offset_sd: float = 0.3      # random offset
+    channels: int = 25
+    seed: int = 0               # initial weights, batches and views
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size", "max_roll", "channels"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("lr", "temperature"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        for name in ("slope_sd", "offset_sd"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}")
+
+
+def _centred_time(length, like):
+    return torch.arange(length, dtype=like.dtype, device=like.device) - (length - 1) / 2
+
+
+def detrend(x):
+    """Subtract each signal's mean and least-squares linear trend: (B, L) -> (B, L)."""
+    t = _centred_time(x.shape[-1], x)
+    x = x - x.mean(-1, keepdim=True)
+    return x - (x @ t / (t @ t))[:, None] * t  # t is centred, so the slope is a plain projection
+
+
+def augment(x, cfg, gen):
+    """One random view of each signal in x (B, L), drawing from the torch.Generator ``gen``.
+
+    Detrend, roll circularly by randint(0, max_roll), then add a random slope
+    N(0, slope_sd) times the centred time axis and a random offset N(0, offset_sd).
+    """
+    b, length = x.shape
+    t = _centred_time(length, x)
+    shift = torch.randint(0, cfg.max_roll, (b, 1), generator=gen).to(x.device)
+    idx = (torch.arange(length, device=x.device) - shift) % length  # torch.roll, per signal
+    x = detrend(x).gather(1, idx)
+    slope = (torch.randn(b, 1, generator=gen) * cfg.slope_sd).to(x)
+    offset = (torch.randn(b, 1, generator=gen) * cfg.offset_sd).to(x)
+    return x + slope * t + offset
+
+
+def nt_xent(z1, z2, temperature):
+    """SimCLR's loss for two views (B, d) of the same B signals: a scalar.
+
+    Each output is L2-normalised; the logits are the 2B x 2B cosine similarities over the
+    temperature, with each signal's self-similarity left out. Each view's target is the
+    other view of the same signal.
+    """
+    z = F.normalize(torch.cat([z1, z2]), dim=-1)
+    logits = z @ z.T / temperature
+    logits = logits.masked_fill(torch.eye(len(z), dtype=torch.bool, device=z.device), float("-inf"))
+    b = len(z1)
+    target = torch.cat([torch.arange(b, 2 * b), torch.arange(b)]).to(z.device)
+    return F.cross_entropy(logits, target)
+
+
+class SimCLR(nn.Module):
+    """Stacked CNN encoders (one per projector variant) with their own projectors.
+
+    ``layers(x)`` returns, for every variant, the list of its representations of x (B, 40),
+    each (B, d): the input, each conv layer (flattened, H is the last), each projector layer
+    (after its ReLU), and Z (the projector's output; H itself without a projector).
+    """
+
+    def __init__(self, projectors=PROJECTORS, channels=25, length=40, seed=0):
+        super().__init__()
+        self.names = list(projectors)
+        m = len(self.names)
+        self.convs = nn.ModuleList([StackedConv1d(m, 1, channels, 5, stride=2, padding=1),
+                                    StackedConv1d(m, channels, channels, 3, stride=2, padding=1),
+                                    StackedConv1d(m, channels, channels, 3, stride=2, padding=1)])
+        for conv in self.convs:
+            length = conv.out_length(length)
+        d_h = channels * length
+        self.heads = nn.ModuleList()
+        for sizes in projectors.values():
+            dims = (d_h, *sizes)
+            self.heads.append(nn.ModuleList(StackedLinear(1, a, b) for a, b in zip(dims[:-1], dims[1:])))
+        # Every variant starts from the same encoder, so differences come from the projectors.
+        generators = _generators(m, [seed] * m)
+        for conv in self.convs:
+            conv.reset_parameters(generators)
+        for j, head in enumerate(self.heads):
+            g = _generators(1, [seed + 1000 + j])
+            for layer in head:
+                layer.reset_parameters(g)
+
+    def layers(self, x):
+        h = x.unsqueeze(0).expand(len(self.names), *x.shape).unsqueeze(-1)
+        shared = [x]
+        per_copy = []
+        for conv in self.convs:
+            h = torch.relu(conv(h))
+            per_copy.append(h.flatten(2))  # (M, B, length * channels)
+        out = []
+        for j, head in enumerate(self.heads):
+            reps = shared + [p[j] for p in per_copy]
+            z = reps[-1]
+            for i, layer in enumerate(head):
+                z = layer(z[None])[0]
+                if i < len(head) - 1:
+                    z = torch.relu(z)
+                reps.append(z)
+            out.append(reps)
+        return out
+
+    def forward(self, x):
+        """Z of every variant: list of (B, d_z)."""
+        return [reps[-1] for reps in self.layers(x)]
+
+
+@dataclass
+class SSLRun:
+    """Contrastive training of the projector variants side by side."""
+    model: SimCLR
+    loss: np.ndarray     # (epochs, variants) mean training loss per epoch
+    seconds: float
+
+
+def train_ssl(x, cfg=SSLConfig(), projectors=PROJECTORS, log_every=None):
+    """Train every variant of :data:`PROJECTORS` on the unlabelled signals x (N, 40).
+
+    Each step draws two views of a batch (:func:`augment`) and sums the variants'
+    :func:`nt_xent` losses; a variant's loss depends only on its own weights, so with Adam
+    (element-wise) each variant trains exactly as it would alone.
+
+    Returns
+    -------
+    SSLRun
+    """
+    t0 = time.perf_counter()
+    x = torch.as_tensor(x, dtype=torch.float32)
+    model = SimCLR(projectors, cfg.channels, x.shape[1], cfg.seed).to(x.device)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)  # one pass over all parameters
+    gen = torch.Generator().manual_seed(cfg.seed)
+    n = len(x)
+    history = []
+    for epoch in range(cfg.epochs):
+        order = torch.randperm(n, generator=gen).to(x.device)
+        total, batches = torch.zeros(len(model.names), device=x.device), 0
+        for start in range(0, n, cfg.batch_size):
+            batch = x[order[start:start + cfg.batch_size]]
+            views = torch.cat([augment(batch, cfg, gen), augment(batch, cfg, gen)])
+            losses = torch.stack([nt_xent(*z.chunk(2), cfg.temperature) for z in model(views)])
+            opt.zero_grad(set_to_none=True)
+            losses.sum().backward()
+            opt.step()
+            total += losses.detach()
+            batches += 1
+        history.append((total / batches).cpu().numpy())
+        if log_every and (epoch + 1) % log_every == 0:
+            print(f"epoch {epoch + 1}: loss " + ", ".join(
+                f"{name} {v:.3f}" for name, v in zip(model.names, history[-1])), flush=True)
+    return SSLRun(model, np.array(history), time.perf_counter() - t0)
+
+
+def layer_features(model, x, chunk=1000):
+    """Every variant's representations of x (N, 40), as numpy arrays: {name: [(N, d), ...]}."""
+    x = torch.as_tensor(x, dtype=torch.float32, device=next(model.parameters()).device)
+    with torch.no_grad():
+        parts = [model.layers(x[i:i + chunk]) for i in range(0, len(x), chunk)]
+    return {name: [torch.cat([p[j][k] for p in parts]).cpu().numpy() for k in range(len(parts[0][j]))]
+            for j, name in enumerate(model.names)}
+
+
+def linear_probe(f_train, y_train, f_test, y_test):
+    """Test accuracy (%) of logistic regression on standardised features (scikit-learn)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    clf = make_pipeline(StandardScaler(), LogisticRegression(tol=1e-2, max_iter=1000))
+    return 100 * clf.fit(f_train, y_train).score(f_test, y_test)
+
+
+def knn_accuracy(f_train, y_train, f_test, y_test, k=10):
+    """Test accuracy (%) of k-nearest neighbours with cosine distance (scikit-learn)."""
+    from sklearn.neighbors import KNeighborsClassifier
+    return 100 * KNeighborsClassifier(k, metric="cosine").fit(f_train, y_train).score(f_test, y_test)
