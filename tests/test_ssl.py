@@ -63,11 +63,11 @@ def test_encoder_matches_the_paper():
 
 def test_variants_train_side_by_side_as_alone(x):
     cfg = ssl.SSLConfig(epochs=2)
-    both = ssl.train_ssl(x, cfg, {"projector": (125, 16), "deep": (125, 125, 125, 16)})
-    alone = ssl.train_ssl(x, cfg, {"projector": (125, 16)})
+    both = ssl.train_ssl(x, cfg, {"projector": (125, 16), "deep": (125, 125, 125, 16)}, device="cpu")
+    alone = ssl.train_ssl(x, cfg, {"projector": (125, 16)}, device="cpu")
     np.testing.assert_allclose(both.loss[:, 0], alone.loss[:, 0], rtol=1e-4)
     assert both.loss.shape == (2, 2) and both.loss[1, 0] < both.loss[0, 0]
-    again = ssl.train_ssl(x, cfg, {"projector": (125, 16)})
+    again = ssl.train_ssl(x, cfg, {"projector": (125, 16)}, device="cpu")
     np.testing.assert_array_equal(again.loss, alone.loss)
 
 

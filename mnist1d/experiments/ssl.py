@@ -21,6 +21,7 @@ from torch import nn
 
 from ..layers import StackedConv1d, StackedLinear
 from ..models import _generators
+from ..train import TrainConfig, _batches, default_device
 
 __all__ = ["SSLConfig", "PROJECTORS", "detrend", "augment", "nt_xent", "SimCLR", "SSLRun", "train_ssl",
            "layer_features", "linear_probe", "knn_accuracy"]
@@ -89,8 +90,7 @@ def nt_xent(z1, z2, temperature):
     other view of the same signal.
     """
     z = F.normalize(torch.cat([z1, z2]), dim=-1)
-    logits = z @ z.T / temperature
-    logits = logits.masked_fill(torch.eye(len(z), dtype=torch.bool, device=z.device), float("-inf"))
+    logits = (z @ z.T / temperature).fill_diagonal_(float("-inf"))
     b = len(z1)
     target = torch.cat([torch.arange(b, 2 * b), torch.arange(b)]).to(z.device)
     return F.cross_entropy(logits, target)
@@ -159,40 +159,46 @@ class SSLRun:
     seconds: float
 
 
-def train_ssl(x, cfg=SSLConfig(), projectors=PROJECTORS, log_every=None):
+def train_ssl(x, cfg=SSLConfig(), projectors=PROJECTORS, device=None, log_every=None):
     """Train every variant of :data:`PROJECTORS` on the unlabelled signals x (N, 40).
 
     Each step draws two views of a batch (:func:`augment`) and sums the variants'
     :func:`nt_xent` losses; a variant's loss depends only on its own weights, so with Adam
-    (element-wise) each variant trains exactly as it would alone.
+    (element-wise) each variant trains exactly as it would alone. Batches are a fresh
+    shuffle every epoch (``mnist1d.train``'s batching).
+
+    Parameters
+    ----------
+    device : str or torch.device, optional
+        Default: CUDA when present.
 
     Returns
     -------
     SSLRun
     """
     t0 = time.perf_counter()
-    x = torch.as_tensor(x, dtype=torch.float32)
-    model = SimCLR(projectors, cfg.channels, x.shape[1], cfg.seed).to(x.device)
+    device = default_device() if device is None else torch.device(device)
+    x = torch.as_tensor(x, dtype=torch.float32, device=device)
+    model = SimCLR(projectors, cfg.channels, x.shape[1], cfg.seed).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)  # one pass over all parameters
-    gen = torch.Generator().manual_seed(cfg.seed)
-    n = len(x)
-    history = []
-    for epoch in range(cfg.epochs):
-        order = torch.randperm(n, generator=gen).to(x.device)
-        total, batches = torch.zeros(len(model.names), device=x.device), 0
-        for start in range(0, n, cfg.batch_size):
-            batch = x[order[start:start + cfg.batch_size]]
-            views = torch.cat([augment(batch, cfg, gen), augment(batch, cfg, gen)])
-            losses = torch.stack([nt_xent(*z.chunk(2), cfg.temperature) for z in model(views)])
-            opt.zero_grad(set_to_none=True)
-            losses.sum().backward()
-            opt.step()
-            total += losses.detach()
-            batches += 1
-        history.append((total / batches).cpu().numpy())
-        if log_every and (epoch + 1) % log_every == 0:
-            print(f"epoch {epoch + 1}: loss " + ", ".join(
-                f"{name} {v:.3f}" for name, v in zip(model.names, history[-1])), flush=True)
+    per_epoch = -(-len(x) // cfg.batch_size)
+    batches = _batches(len(x), TrainConfig(steps=cfg.epochs * per_epoch, batch_size=cfg.batch_size,
+                                           shuffle=True, seed=cfg.seed), device)
+    gen = torch.Generator().manual_seed(cfg.seed + 1)  # the views
+    history, total = [], torch.zeros(len(model.names), device=device)
+    for step, rows in enumerate(batches, 1):
+        views = torch.cat([augment(x[rows], cfg, gen), augment(x[rows], cfg, gen)])
+        losses = torch.stack([nt_xent(*z.chunk(2), cfg.temperature) for z in model(views)])
+        opt.zero_grad(set_to_none=True)
+        losses.sum().backward()
+        opt.step()
+        total += losses.detach()
+        if step % per_epoch == 0:
+            history.append((total / per_epoch).cpu().numpy())
+            total.zero_()
+            if log_every and len(history) % log_every == 0:
+                print(f"epoch {len(history)}: loss " + ", ".join(
+                    f"{name} {v:.3f}" for name, v in zip(model.names, history[-1])), flush=True)
     return SSLRun(model, np.array(history), time.perf_counter() - t0)
 
 
