@@ -85,15 +85,15 @@ def augment(x, cfg, gen):
 def nt_xent(z1, z2, temperature):
     """SimCLR's loss for two views (B, d) of the same B signals: a scalar.
 
-    Each output is L2-normalised; the logits are the 2B x 2B cosine similarities over the
-    temperature, with each signal's self-similarity left out. Each view's target is the
-    other view of the same signal.
+    Each output is L2-normalised, and the logits are the B x B *cross-view* cosine
+    similarities over the temperature: view 1 of signal i against view 2 of every signal.
+    Signal i's view 2 is the right answer among the B candidates, and the same holds the
+    other way round; the loss is the mean of both cross-entropies.
     """
-    z = F.normalize(torch.cat([z1, z2]), dim=-1)
-    logits = (z @ z.T / temperature).fill_diagonal_(float("-inf"))
-    b = len(z1)
-    target = torch.cat([torch.arange(b, 2 * b), torch.arange(b)]).to(z.device)
-    return F.cross_entropy(logits, target)
+    z1, z2 = F.normalize(z1, dim=-1), F.normalize(z2, dim=-1)
+    logits = z1 @ z2.T / temperature
+    target = torch.arange(len(z1), device=z1.device)
+    return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
 
 
 class SimCLR(nn.Module):
