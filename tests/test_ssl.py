@@ -81,3 +81,19 @@ def test_probes_and_config_validation():
         ssl.SSLConfig(temperature=0)
     with pytest.raises(ValueError, match="max_roll"):
         ssl.SSLConfig(max_roll=0)
+
+
+def test_probe_layers_names_every_layer_of_every_variant():
+    data = make_dataset()
+    small = {k: data[k][:400] for k in ("x", "y", "x_test", "y_test")}
+    model = ssl.SimCLR()
+    probes, knn = ssl.probe_layers(model, small)
+    for name, sizes in ssl.PROJECTORS.items():
+        assert len(probes[name]) == len(ssl.layer_names(sizes))
+        assert np.all((probes[name] >= 0) & (probes[name] <= 100)) and 0 <= knn[name] <= 100
+    assert ssl.layer_names((125, 16)) == ["input", "conv1", "conv2", "H", "proj 1", "Z"]
+    assert ssl.layer_names(()) == ["input", "conv1", "conv2", "H = Z"]
+    # the input layer is the raw signal, so its probe is the same for every variant
+    assert probes["projector"][0] == probes["none"][0] == probes["deep"][0]
+    # identical untrained encoders: identical conv-layer probes
+    np.testing.assert_array_equal(probes["projector"][:4], probes["deep"][:4])

@@ -24,7 +24,7 @@ from ..models import _generators
 from ..train import TrainConfig, _batches, default_device
 
 __all__ = ["SSLConfig", "PROJECTORS", "detrend", "augment", "nt_xent", "SimCLR", "SSLRun", "train_ssl",
-           "layer_features", "linear_probe", "knn_accuracy"]
+           "layer_names", "layer_features", "linear_probe", "knn_accuracy", "probe_layers"]
 
 # Hidden sizes of each projector after H (125); () means no projector, Z = H.
 PROJECTORS = {"projector": (125, 16), "none": (), "deep": (125, 125, 125, 16)}
@@ -202,6 +202,12 @@ def train_ssl(x, cfg=SSLConfig(), projectors=PROJECTORS, device=None, log_every=
     return SSLRun(model, np.array(history), time.perf_counter() - t0)
 
 
+def layer_names(sizes):
+    """Names of the representations ``SimCLR.layers`` returns for a projector of ``sizes``."""
+    head = [f"proj {i}" for i in range(1, len(sizes))] + (["Z"] if sizes else [])
+    return ["input", "conv1", "conv2", "H" if sizes else "H = Z"] + head
+
+
 def layer_features(model, x, chunk=1000):
     """Every variant's representations of x (N, 40), as numpy arrays: {name: [(N, d), ...]}."""
     x = torch.as_tensor(x, dtype=torch.float32, device=next(model.parameters()).device)
@@ -224,3 +230,26 @@ def knn_accuracy(f_train, y_train, f_test, y_test, k=10):
     """Test accuracy (%) of k-nearest neighbours with cosine distance (scikit-learn)."""
     from sklearn.neighbors import KNeighborsClassifier
     return 100 * KNeighborsClassifier(k, metric="cosine").fit(f_train, y_train).score(f_test, y_test)
+
+
+def probe_layers(model, data):
+    """Linear-probe accuracy (%) of every layer of every variant, and kNN accuracy on Z.
+
+    Parameters
+    ----------
+    model : SimCLR
+    data : dict
+        ``x`` (N, 40), ``y`` (N,), ``x_test``, ``y_test``: the probes train on the training
+        set's labels and are scored on the test set.
+
+    Returns
+    -------
+    probes : dict of str -> ndarray, shape (layers,)
+        Per variant, in the order of :func:`layer_names`.
+    knn : dict of str -> float
+    """
+    train, test = layer_features(model, data["x"]), layer_features(model, data["x_test"])
+    probes = {name: np.array([linear_probe(a, data["y"], b, data["y_test"])
+                              for a, b in zip(train[name], test[name])]) for name in model.names}
+    knn = {name: knn_accuracy(train[name][-1], data["y"], test[name][-1], data["y_test"]) for name in model.names}
+    return probes, knn
