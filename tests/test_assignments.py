@@ -1,0 +1,79 @@
+"""Student notebooks: solutions removed and replaced by runnable stubs, nothing of them left."""
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from mnist1d.assignments import student_notebook, write_assignments
+
+BOOK = Path(__file__).resolve().parents[1] / "book"
+CHAPTERS = sorted(BOOK.glob("*.ipynb"))
+
+
+def solution_text(nb):
+    """Every non-trivial line of the solutions: their code cells and the prose between the fences."""
+    lines, inside = [], False
+    for cell in nb.cells:
+        if "{solution-start}" in cell.source:
+            inside = True
+            continue
+        if inside:
+            body = cell.source.split("```{solution-end}")[0]
+            lines += [ln.strip() for ln in body.splitlines() if len(ln.strip()) > 20]
+            inside = "{solution-end}" not in cell.source
+    return lines
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_student_notebook_keeps_no_solution(path):
+    nb = nbformat.read(path, as_version=4)
+    student = student_notebook(nb, path.name)
+    text = "\n".join(c.source for c in student.cells)
+    assert "solution-start" not in text and "solution-end" not in text
+    assert not any("solution" in c.metadata.get("tags", []) for c in student.cells)
+    # everything that is not a solution stays, in order
+    kept = [c.source for c in nb.cells if "solution" not in c.metadata.get("tags", [])
+            and "solution-" not in c.source]
+    assert [s for s in kept if s in text] == kept
+    shared = "\n".join(kept)  # a line such as ax.legend() may also occur outside the solutions
+    leaked = [ln for ln in solution_text(nb) if ln in text and ln not in shared]
+    assert solution_text(nb) and not leaked, f"{path.name}: solution lines survive: {leaked[:3]}"
+    labels = re.findall(r":label: ([\w-]+)", text)
+    stubs = [c for c in student.cells if c.source.startswith("# Exercise ")]
+    assert [s.source.split()[2].rstrip(":") for s in stubs] == labels  # one stub per exercise, in order
+    for stub in stubs:
+        ast.parse(stub.source)  # runs: comments and `...`
+    code = [c for c in student.cells if c.cell_type == "code"]
+    assert all(c.outputs == [] and c.execution_count is None for c in code)
+
+
+def test_broken_solutions_are_refused():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("```{exercise}\n:label: ex-a\n\nDo it.\n```"),
+                nbformat.v4.new_markdown_cell("```{solution-start} ex-a\n:class: dropdown\n```"),
+                nbformat.v4.new_code_cell("answer = 42")]
+    with pytest.raises(ValueError, match="never closed"):
+        student_notebook(nb)
+    nb.cells[1].source = "```{solution-start} ex-b\n```"
+    with pytest.raises(ValueError, match="no exercise"):
+        student_notebook(nb)
+    nb.cells = [nbformat.v4.new_code_cell("answer = 42", metadata={"tags": ["solution"]})]
+    with pytest.raises(ValueError, match="outside"):
+        student_notebook(nb)
+
+
+def test_command_line_writes_student_and_instructor_notebooks(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "mnist1d.assignments", str(BOOK), str(tmp_path), "--instructor"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert len(out) == 2 * len(CHAPTERS)
+    for path in CHAPTERS:
+        teacher = nbformat.read(tmp_path / "instructor" / path.name, as_version=4)
+        assert any("solution" in c.metadata.get("tags", []) for c in teacher.cells)
+        assert all(c.outputs == [] for c in teacher.cells if c.cell_type == "code")
+        assert (tmp_path / "student" / path.name).exists()
+    with pytest.raises(ValueError, match="book_dir"):
+        write_assignments(tmp_path / "empty", tmp_path / "x")
