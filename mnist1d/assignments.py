@@ -45,8 +45,9 @@ def student_notebook(nb, name="notebook"):
         If a solution is not closed, has no exercise before it, or a ``solution``-tagged
         cell lies outside a solution (it would leak into the student notebook).
     """
+    out = copy.deepcopy(nb)
     statements, cells, label = {}, [], None
-    for cell in copy.deepcopy(nb).cells:
+    for cell in out.cells:
         text = cell.source if cell.cell_type == "markdown" else ""
         statements.update({m[0]: m[1] for m in EXERCISE.findall(text)})
         start = START.search(text)
@@ -72,7 +73,6 @@ def student_notebook(nb, name="notebook"):
         cells.append(cell)
     if label is not None:
         raise ValueError(f"{name}: solution {label!r} is never closed with {{solution-end}}")
-    out = copy.deepcopy(nb)
     out.cells = cells
     return _clear(out)
 

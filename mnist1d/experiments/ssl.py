@@ -187,7 +187,8 @@ def train_ssl(x, cfg=SSLConfig(), projectors=PROJECTORS, device=None, log_every=
     gen = torch.Generator().manual_seed(cfg.seed + 1)  # the views
     history, total = [], torch.zeros(len(model.names), device=device)
     for step, rows in enumerate(batches, 1):
-        views = torch.cat([augment(x[rows], cfg, gen), augment(x[rows], cfg, gen)])
+        batch = x[rows]
+        views = torch.cat([augment(batch, cfg, gen), augment(batch, cfg, gen)])
         losses = torch.stack([nt_xent(*z.chunk(2), cfg.temperature) for z in model(views)])
         opt.zero_grad(set_to_none=True)
         losses.sum().backward()
