@@ -7,6 +7,9 @@ in between are tagged ``solution``. A *student* notebook replaces each solution 
 cell that repeats the exercise as comments and does nothing when run, so the rest of the
 chapter still runs; every output is cleared. An *instructor* notebook keeps the solutions
 and clears the outputs.
+
+CI runs each chapter as a *rehearsal* notebook: the student notebook top to bottom, then the
+chapter's solutions, in one kernel (see :func:`rehearsal_notebook`).
 """
 import argparse
 import copy
@@ -19,7 +22,7 @@ START = re.compile(r"```\{solution-start\}\s+([\w-]+)")
 END = re.compile(r"```\{solution-end\}\s*```")
 EXERCISE = re.compile(r"```\{exercise\}[^\n]*\n:label: ([\w-]+)\n(.*?)```", re.S)
 
-__all__ = ["student_notebook", "instructor_notebook", "write_assignments"]
+__all__ = ["student_notebook", "instructor_notebook", "rehearsal_notebook", "write_assignments"]
 
 
 def _clear(nb):
@@ -82,8 +85,39 @@ def instructor_notebook(nb):
     return _clear(copy.deepcopy(nb))
 
 
-def write_assignments(book_dir, out_dir, instructor=False):
-    """Write ``out_dir/student/*.ipynb`` (and ``out_dir/instructor/*.ipynb``) for every chapter.
+def rehearsal_notebook(nb, name="notebook"):
+    """The student notebook, then the chapter's own solutions, as one notebook for nbval.
+
+    A student notebook and its chapter share every cell before the first solution. Running
+    that common part once, then the rest of the student notebook (stubs in place of the
+    solutions), then the rest of the chapter (the solutions, with their stored outputs) runs
+    every cell of both notebooks in order in one kernel, for the cost of the chapter alone.
+    The student's cells run in exactly the state a student's kernel would be in: no solution
+    has run yet. The chapter's own cells keep their outputs, so nbval still compares them.
+
+    Returns
+    -------
+    nbformat.NotebookNode
+        ``prefix + student rest + chapter rest``; the student's cells carry the metadata
+        ``{"mnist1d": {"rehearsal": "student"}}`` and new ids.
+    """
+    student = student_notebook(nb, name)
+    shared = 0
+    for mine, theirs in zip(nb.cells, student.cells):
+        if (mine.cell_type, mine.source) != (theirs.cell_type, theirs.source):
+            break
+        shared += 1
+    out = copy.deepcopy(nb)
+    rest = student.cells[shared:]
+    for i, cell in enumerate(rest):
+        cell.id = f"student-{i}"  # the timing cell appears twice; ids must stay unique
+        cell.metadata["mnist1d"] = {"rehearsal": "student"}
+    out.cells = out.cells[:shared] + rest + out.cells[shared:]
+    return out
+
+
+def write_assignments(book_dir, out_dir, instructor=False, rehearsal=False):
+    """Write ``out_dir/student/*.ipynb`` (and ``instructor/``, ``rehearsal/``) for every chapter.
 
     Returns
     -------
@@ -99,6 +133,8 @@ def write_assignments(book_dir, out_dir, instructor=False):
         kinds = {"student": student_notebook(nb, path.name)}
         if instructor:
             kinds["instructor"] = instructor_notebook(nb)
+        if rehearsal:
+            kinds["rehearsal"] = rehearsal_notebook(nb, path.name)
         for kind, out in kinds.items():
             target = Path(out_dir) / kind / path.name
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -112,8 +148,10 @@ def main(argv=None):
     parser.add_argument("book_dir", help="folder holding the chapter notebooks (book/)")
     parser.add_argument("out_dir", help="where to write student/ (and instructor/)")
     parser.add_argument("--instructor", action="store_true", help="also write notebooks with solutions kept")
+    parser.add_argument("--rehearsal", action="store_true",
+                        help="also write what CI runs: each student notebook, then its chapter's solutions")
     args = parser.parse_args(argv)
-    for path in write_assignments(args.book_dir, args.out_dir, args.instructor):
+    for path in write_assignments(args.book_dir, args.out_dir, args.instructor, args.rehearsal):
         print(path)
 
 

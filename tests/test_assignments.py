@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mnist1d.assignments import student_notebook, write_assignments
+from mnist1d.assignments import rehearsal_notebook, student_notebook, write_assignments
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 CHAPTERS = sorted(BOOK.glob("*.ipynb"))
@@ -51,6 +51,29 @@ def test_student_notebook_keeps_no_solution(path):
     assert all(c.outputs == [] and c.execution_count is None for c in code)
 
 
+def key(cell):
+    return cell.cell_type, cell.source
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_rehearsal_runs_the_whole_student_notebook_before_any_solution(path):
+    """CI's nbval run of a chapter is its rehearsal notebook, so this is what makes it also
+    run every student notebook top to bottom."""
+    nb = nbformat.read(path, as_version=4)
+    student, rehearsal = student_notebook(nb, path.name), rehearsal_notebook(nb, path.name)
+    nbformat.validate(rehearsal)
+    cells = rehearsal.cells
+    # the student notebook, in order, is what runs first; no solution runs before it ends
+    ran_as_student = cells[:len(student.cells)]
+    assert [key(c) for c in ran_as_student] == [key(c) for c in student.cells]
+    assert not any("solution" in c.metadata.get("tags", []) or "{solution-" in c.source for c in ran_as_student)
+    # then the whole chapter's own rest, with its stored outputs for nbval to compare
+    chapter = [c for c in cells if "mnist1d" not in c.metadata]
+    assert chapter == nb.cells
+    assert any(c.metadata.get("mnist1d") for c in ran_as_student)  # the student's rest is marked
+    assert len({c.id for c in cells}) == len(cells)
+
+
 def test_broken_solutions_are_refused():
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("```{exercise}\n:label: ex-a\n\nDo it.\n```"),
@@ -67,13 +90,14 @@ def test_broken_solutions_are_refused():
 
 
 def test_command_line_writes_student_and_instructor_notebooks(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "mnist1d.assignments", str(BOOK), str(tmp_path), "--instructor"],
-                         capture_output=True, text=True, check=True).stdout.split()
-    assert len(out) == 2 * len(CHAPTERS)
+    out = subprocess.run([sys.executable, "-m", "mnist1d.assignments", str(BOOK), str(tmp_path), "--instructor",
+                          "--rehearsal"], capture_output=True, text=True, check=True).stdout.split()
+    assert len(out) == 3 * len(CHAPTERS)
     for path in CHAPTERS:
         teacher = nbformat.read(tmp_path / "instructor" / path.name, as_version=4)
         assert any("solution" in c.metadata.get("tags", []) for c in teacher.cells)
         assert all(c.outputs == [] for c in teacher.cells if c.cell_type == "code")
         assert (tmp_path / "student" / path.name).exists()
+        assert (tmp_path / "rehearsal" / path.name).exists()
     with pytest.raises(ValueError, match="book_dir"):
         write_assignments(tmp_path / "empty", tmp_path / "x")
