@@ -1,0 +1,194 @@
+"""The rendered book in a real browser: headless Chromium, with every request off this
+machine refused, opens every page of the table of contents.
+
+The book is built (strictly) into a temporary folder and served on localhost, as a reader's
+web server would. Screenshots of every page go to ``_build/screenshots/`` (or
+``$MNIST1D_SCREENSHOTS``). Without Chromium or Playwright the tests skip, unless
+``MNIST1D_REQUIRE_BROWSER=1`` (CI sets it), when they fail.
+"""
+import functools
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import unquote, urldefrag, urlparse
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = Path(os.environ.get("MNIST1D_SCREENSHOTS", ROOT / "_build" / "screenshots"))
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def toc_pages():
+    """Source paths (without suffix) of every page in _toc.yml, in reading order."""
+    text = (ROOT / "_toc.yml").read_text()
+    return re.findall(r"^root:\s*(\S+)", text, re.M) + re.findall(r"-\s*file:\s*(\S+)", text)
+
+
+PAGES = toc_pages()
+
+
+def unavailable(reason):
+    if os.environ.get("MNIST1D_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason} (MNIST1D_REQUIRE_BROWSER=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory):
+    """Build the book with zero warnings allowed; return its html folder."""
+    out = tmp_path_factory.mktemp("book")
+    exe = Path(sys.executable).with_name("jupyter-book")
+    run = subprocess.run([str(exe), "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going"],
+                         capture_output=True, text=True)
+    problems = [ln for ln in (run.stdout + run.stderr).splitlines() if "WARNING" in ln or "ERROR" in ln]
+    assert run.returncode == 0, "strict book build failed:\n" + "\n".join(problems or [run.stderr[-3000:]])
+    return out / "_build" / "html"
+
+
+@pytest.fixture(scope="module")
+def server(book):
+    """Serve the built book on localhost; yields its base URL."""
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(book))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_port}/"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        unavailable("Debian's chromium is not installed (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("playwright is not installed (pip install -r requirements.txt)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=FLAGS)
+        yield b
+        b.close()
+
+
+def test_every_toc_page_is_built(book):
+    missing = [page for page in PAGES if not (book / f"{page}.html").exists()]
+    assert PAGES and not missing
+
+
+def notebook_counts(page):
+    """(figures, widget views, animations) among the stored outputs of a chapter."""
+    path = ROOT / f"{page}.ipynb"
+    if not path.exists():
+        return 0, 0, 0
+    outputs = [o for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code" for o in c.outputs]
+    shown = [o.get("data", {}) for o in outputs if o.get("output_type") in ("display_data", "execute_result")]
+    figures = sum("image/png" in d for d in shown)
+    return figures, sum(WIDGET_VIEW in d for d in shown), sum("class=\"animation\"" in str(d.get("text/html", "")) for d in shown)
+
+
+def open_page(browser, url):
+    """Load ``url`` with off-machine requests refused; return the page and what went wrong."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+    trouble = {"js": [], "console": [], "offsite": [], "failed": []}
+
+    def route(r):
+        if urlparse(r.request.url).hostname == "127.0.0.1":
+            r.continue_()
+        else:
+            trouble["offsite"].append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("pageerror", lambda exc: trouble["js"].append(str(exc)))
+    page.on("console", lambda m: m.type == "error" and trouble["console"].append(m.text))
+    page.on("requestfailed", lambda r: trouble["failed"].append(r.url))
+    page.on("response", lambda r: r.status >= 400 and trouble["failed"].append(f"{r.status} {r.url}"))
+    page.goto(url, wait_until="load")
+    page.wait_for_load_state("networkidle")
+    return page, trouble
+
+
+def load_every_image(page):
+    """Make lazy images load now; return the sources of those that did not."""
+    return page.evaluate("""async () => {
+        const imgs = [...document.querySelectorAll('article img')];
+        imgs.forEach(i => { i.loading = 'eager'; });
+        const ok = await Promise.all(imgs.map(i => i.decode().then(() => i.naturalWidth > 0, () => false)));
+        return {n: imgs.length, broken: imgs.filter((_, k) => !ok[k]).map(i => i.src)};
+    }""")
+
+
+def check_animations(page, expected):
+    """Press Play on every to_jshtml animation; each must move its slider and change its frame."""
+    anims = page.locator("div.animation")
+    assert anims.count() == expected, "every stored animation is on the page"
+    for k in range(anims.count()):
+        anim = anims.nth(k)
+        img, slider = anim.locator("img").first, anim.locator("input[type=range]").first
+        before = img.get_attribute("src"), slider.input_value()
+        anim.locator("button[title='Play']").click()
+        page.wait_for_timeout(800)
+        anim.locator("button[title='Pause']").click()
+        after = img.get_attribute("src"), slider.input_value()
+        assert after[0] != before[0] and after[1] != before[1], f"animation {k} does not play"
+
+
+def check_links(page, book, base):
+    """Every link into the book points at a built file, and at an anchor that exists there."""
+    hrefs = page.eval_on_selector_all("a[href]", "as => as.map(a => a.href)")
+    ids_cache, broken = {}, []
+    for href in hrefs:
+        url, fragment = urldefrag(href)
+        if not url.startswith(base):
+            continue
+        target = book / unquote(url[len(base):])
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.is_file():
+            broken.append(href)
+            continue
+        if fragment and target.suffix == ".html":
+            if target not in ids_cache:
+                ids_cache[target] = set(re.findall(r'\bid="([^"]+)"', target.read_text(errors="replace")))
+            if unquote(fragment) not in ids_cache[target]:
+                broken.append(href)
+    return len(hrefs), broken
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_page_in_browser(browser, server, book, page_path):
+    page, trouble = open_page(browser, f"{server}{page_path}.html")
+    try:
+        figures, widgets, animations = notebook_counts(page_path)
+        images = load_every_image(page)
+        assert not images["broken"], f"images that do not load: {images['broken']}"
+        assert images["n"] >= figures, f"{figures} stored figures, {images['n']} images on the page"
+        if widgets:
+            # the bundled widget manager replaces each view's placeholder with live controls
+            page.wait_for_selector(".jupyter-widgets.widget-slider", timeout=15_000)
+            assert page.locator(".widget-slider").count() >= 1
+            assert page.locator(f"script[type='{WIDGET_VIEW}']").count() == widgets
+        check_animations(page, animations)
+        n_links, broken = check_links(page, book, server)
+        assert n_links > 10 and not broken, f"internal links that do not resolve: {broken}"
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SHOTS / f"{Path(page_path).name}.png", full_page=True)
+        assert not trouble["offsite"], f"requests off this machine: {trouble['offsite']}"
+        assert not trouble["failed"], f"failed requests: {trouble['failed']}"
+        assert not trouble["js"], f"JavaScript errors: {trouble['js']}"
+        assert not trouble["console"], f"console errors: {trouble['console']}"
+    finally:
+        page.context.close()
