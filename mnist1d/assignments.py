@@ -14,6 +14,7 @@ chapter's solutions, in one kernel (see :func:`rehearsal_notebook`).
 import argparse
 import copy
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -21,8 +22,11 @@ import nbformat
 START = re.compile(r"```\{solution-start\}\s+([\w-]+)")
 END = re.compile(r"```\{solution-end\}\s*```")
 EXERCISE = re.compile(r"```\{exercise\}[^\n]*\n:label: ([\w-]+)\n(.*?)```", re.S)
+RUNTIME = re.compile(r"chapter ran in (\d+) s")
+CHAPTER_GLOB = "[0-9][0-9]_*.ipynb"  # 01_building_mnist1d.ipynb, ...; other pages are not chapters
 
-__all__ = ["student_notebook", "instructor_notebook", "rehearsal_notebook", "write_assignments"]
+__all__ = ["student_notebook", "instructor_notebook", "rehearsal_notebook", "write_assignments",
+           "Chapter", "chapter_overview", "overview_markdown"]
 
 
 def _clear(nb):
@@ -124,9 +128,9 @@ def write_assignments(book_dir, out_dir, instructor=False, rehearsal=False):
     list of Path
         The notebooks written.
     """
-    chapters = sorted(Path(book_dir).glob("*.ipynb"))
+    chapters = sorted(Path(book_dir).glob(CHAPTER_GLOB))
     if not chapters:
-        raise ValueError(f"book_dir must contain chapter notebooks (*.ipynb), found none in {book_dir}")
+        raise ValueError(f"book_dir must contain chapter notebooks ({CHAPTER_GLOB}), found none in {book_dir}")
     written = []
     for path in chapters:
         nb = nbformat.read(path, as_version=4)
@@ -141,6 +145,52 @@ def write_assignments(book_dir, out_dir, instructor=False, rehearsal=False):
             nbformat.write(out, target)
             written.append(target)
     return written
+
+
+@dataclass
+class Chapter:
+    """What an instructor needs to know about one chapter before handing it out."""
+    file: str          # e.g. "02_inductive_biases.ipynb"
+    title: str         # the notebook's first heading
+    exercises: list    # [(label, first sentence of the statement)], in order
+    seconds: int       # the stored run, top to bottom ("chapter ran in N s"); None if absent
+
+
+def _first_sentence(statement):
+    text = " ".join(line for line in statement.split("\n") if not line.startswith(":")).strip()
+    return re.split(r"(?<=[?.])\s", text, maxsplit=1)[0]
+
+
+def chapter_overview(book_dir):
+    """Every chapter's title, exercises and stored run time, read from the notebooks.
+
+    Returns
+    -------
+    list of Chapter
+        In file order. ``seconds`` comes from the output of the chapter's last code cell,
+        so it is the time of the run whose outputs the book shows.
+    """
+    out = []
+    for path in sorted(Path(book_dir).glob(CHAPTER_GLOB)):
+        nb = nbformat.read(path, as_version=4)
+        text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        printed = "".join(o.get("text", "") for o in code[-1].outputs) if code else ""
+        runtime = RUNTIME.search(printed)
+        out.append(Chapter(path.name, nb.cells[0].source.splitlines()[0].lstrip("# ").strip(),
+                           [(m[0], _first_sentence(m[1])) for m in EXERCISE.findall(text)],
+                           int(runtime[1]) if runtime else None))
+    return out
+
+
+def overview_markdown(chapters):
+    """A Markdown table of :func:`chapter_overview`: chapter, exercises, CPU time."""
+    rows = ["| chapter | exercises | stored run, 2-core CPU |", "| --- | --- | ---: |"]
+    for ch in chapters:
+        exercises = "<br>".join(f"`{label}`: {first}" for label, first in ch.exercises)
+        time = "not recorded" if ch.seconds is None else f"{ch.seconds // 60} min {ch.seconds % 60:02d} s"
+        rows.append(f"| {ch.title} | {exercises} | {time} |")
+    return "\n".join(rows)
 
 
 def main(argv=None):

@@ -8,10 +8,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mnist1d.assignments import rehearsal_notebook, student_notebook, write_assignments
+from mnist1d.assignments import (chapter_overview, overview_markdown, rehearsal_notebook, student_notebook,
+                                 write_assignments)
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
-CHAPTERS = sorted(BOOK.glob("*.ipynb"))
+CHAPTERS = sorted(BOOK.glob("[0-9][0-9]_*.ipynb"))
 
 
 def solution_text(nb):
@@ -101,3 +102,19 @@ def test_command_line_writes_student_and_instructor_notebooks(tmp_path):
         assert (tmp_path / "rehearsal" / path.name).exists()
     with pytest.raises(ValueError, match="book_dir"):
         write_assignments(tmp_path / "empty", tmp_path / "x")
+
+
+def test_chapter_overview_reads_title_exercises_and_stored_time(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# 9. A chapter\n\nText."),
+                nbformat.v4.new_markdown_cell("```{exercise}\n:label: ex9-a\n\nWhy so? Explain.\n```"),
+                nbformat.v4.new_code_cell("print(1)")]
+    nbformat.write(nb, tmp_path / "09_chapter.ipynb")
+    nbformat.write(nb, tmp_path / "instructors.ipynb")  # not a chapter: ignored
+    (ch,) = chapter_overview(tmp_path)
+    assert (ch.file, ch.title, ch.exercises, ch.seconds) == ("09_chapter.ipynb", "9. A chapter", [("ex9-a", "Why so?")], None)
+    assert "not recorded" in overview_markdown([ch])
+    nb.cells[-1].outputs = [nbformat.v4.new_output("stream", text="sweeps 60 s; chapter ran in 125 s\n")]
+    nbformat.write(nb, tmp_path / "09_chapter.ipynb")
+    (ch,) = chapter_overview(tmp_path)
+    assert ch.seconds == 125 and "2 min 05 s" in overview_markdown([ch])
