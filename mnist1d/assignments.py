@@ -16,6 +16,7 @@ import copy
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import nbformat
 
@@ -153,7 +154,7 @@ class Chapter:
     file: str          # e.g. "02_inductive_biases.ipynb"
     title: str         # the notebook's first heading
     exercises: list    # [(label, first sentence of the statement)], in order
-    seconds: int       # the stored run, top to bottom ("chapter ran in N s"); None if absent
+    seconds: Optional[int]  # the stored run, top to bottom ("chapter ran in N s"); None if absent
 
 
 def _first_sentence(statement):
