@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mnist1d.assignments import chapter_overview, overview_markdown
+from mnist1d.assignments import CHAPTER_GLOB, chapter_overview, overview_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
@@ -33,7 +33,7 @@ def resolve(entry):
 
 
 NOTEBOOKS = [resolve(f) for f in toc_files() if resolve(f) and resolve(f).suffix == ".ipynb"]
-CHAPTERS = [p for p in NOTEBOOKS if re.match(r"\d\d_", p.name)]  # the rest (instructors) are pages
+CHAPTERS = [p for p in NOTEBOOKS if p.match(CHAPTER_GLOB)]  # the rest (instructors) are pages
 BUDGET_S = {"05_double_descent.ipynb": 240}  # DESIGN.md: 3 minutes a chapter, double descent 4
 
 

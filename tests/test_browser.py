@@ -19,6 +19,7 @@ from urllib.parse import unquote, urldefrag, urlparse
 
 import nbformat
 import pytest
+from test_book import toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = Path(os.environ.get("MNIST1D_SCREENSHOTS", ROOT / "_build" / "screenshots"))
@@ -26,13 +27,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--dis
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
-def toc_pages():
-    """Source paths (without suffix) of every page in _toc.yml, in reading order."""
-    text = (ROOT / "_toc.yml").read_text()
-    return re.findall(r"^root:\s*(\S+)", text, re.M) + re.findall(r"-\s*file:\s*(\S+)", text)
-
-
-PAGES = toc_pages()
+PAGES = toc_files()  # source paths without suffix, in reading order
 
 
 def unavailable(reason):
