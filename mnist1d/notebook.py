@@ -25,3 +25,39 @@ def glue(name, value):
     except ImportError:
         return
     _glue(name, value, display=False)
+
+
+class Checks:
+    """A chapter's claims, each checked and reported by name; any failure raises at the end.
+
+    Every claim is evaluated before anything is raised, so a reader (and the robustness run,
+    ``benchmarks/robustness.py``) sees which claims hold and which do not, not just the first
+    failure. :meth:`done` prints one line per claim, glues the outcomes as ``{prefix}_checks``
+    (a dict of name -> bool, for the reproduction report) and raises ``AssertionError``
+    naming every claim that failed.
+
+    Examples
+    --------
+    >>> checks = Checks("ch2")
+    >>> checks("the CNN beats the MLP by 15 points", cnn >= mlp + 15, f"{cnn:.1f} vs {mlp:.1f}")
+    >>> checks.done()
+    """
+
+    def __init__(self, prefix):
+        self.prefix = prefix
+        self.results = {}  # name -> (passed, detail)
+
+    def __call__(self, name, passed, detail=""):
+        if name in self.results:
+            raise ValueError(f"name must be unique within a chapter's checks; {name!r} is used twice")
+        self.results[name] = (bool(passed), str(detail))
+        return bool(passed)
+
+    def done(self):
+        for name, (passed, detail) in self.results.items():
+            print(f"{'pass' if passed else 'FAIL'}  {name}" + (f"  [{detail}]" if detail else ""))
+        glue(f"{self.prefix}_checks", {name: passed for name, (passed, _) in self.results.items()})
+        failed = [name for name, (passed, _) in self.results.items() if not passed]
+        if failed:
+            raise AssertionError(f"{len(failed)} of {len(self.results)} checks failed: {failed}")
+        print(f"all {len(self.results)} checks passed")

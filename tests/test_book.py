@@ -93,7 +93,11 @@ def test_chapter_contract(path):
     cells = code_cells(path)
     params = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(params) == 1 and re.search(r'^SCALE = "course"', source(params[0]), re.M)
-    assert any(re.search(r"^assert ", source(c), re.M) for c in cells), "no check cell"
+    assert re.search(r"^SEED = 0\b", source(params[0]), re.M), f"{path.name}: the parameters cell sets no SEED = 0"
+    checks = [c for c in cells if re.search(r"^checks = Checks\(", source(c), re.M)]
+    assert len(checks) == 1 and "checks.done()" in source(checks[0]), f"{path.name}: no check cell"
+    prefix = f"ch{int(path.name[:2])}"
+    assert f'Checks("{prefix}")' in source(checks[0]), f"{path.name}: its checks must be glued as {prefix}_checks"
     text = "\n".join(source(c) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "markdown")
     labels = re.findall(r"```\{exercise\}[^\n]*\n:label: ([\w-]+)", text)
     assert labels, f"{path.name}: no exercises"

@@ -23,15 +23,19 @@ from torch.func import grad_and_value, vmap
 from ..data import make_dataset
 from ..train import to_tensors
 
-__all__ = ["DATA_ARGS", "LRConfig", "init_mlp", "mlp", "unroll_sgd", "LRRun", "learn_lr", "lr_landscape",
-           "make_data", "graph_bytes"]
+__all__ = ["LR_DATA_ARGS", "DATA_ARGS", "LRConfig", "init_mlp", "mlp", "unroll_sgd", "LRRun", "learn_lr",
+           "lr_landscape", "make_data", "graph_bytes"]
 
-DATA_ARGS = {"num_samples": 10_000}  # 8000 training, 2000 test examples, as the paper's notebooks used
+LR_DATA_ARGS = {}  # the default MNIST-1D (4000 / 1000 examples), as the paper's learning-rate notebook
+DATA_ARGS = {"num_samples": 10_000}  # 8000 training, 2000 test examples, as the paper's activation notebook
 
 
 def make_data(args=DATA_ARGS, device=None):
-    """The metalearning dataset as tensors on ``device`` (default: CUDA when present):
-    x (8000, 40), y, x_test (2000, 40), y_test."""
+    """A metalearning dataset as tensors on ``device`` (default: CUDA when present).
+
+    The default, ``DATA_ARGS``, is the activation search's: x (8000, 40), y, x_test (2000, 40),
+    y_test; ``LR_DATA_ARGS`` gives the learning-rate search's default MNIST-1D (4000 / 1000).
+    """
     return to_tensors(make_dataset(args), device)
 
 
