@@ -4,15 +4,14 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+DATA = Path(__file__).resolve().parent / "data"  # travels with the tests (tests/data/README.md)
 sys.path.insert(0, str(Path(__file__).parent))  # for paper_loop
 
 
 @pytest.fixture(scope="session")
 def frozen():
-    """The dataset published with the paper (../shared/reference/mnist1d_data.pkl)."""
-    path = SHARED / "reference" / "mnist1d_data.pkl"
+    """The dataset published with the paper (tests/data/mnist1d_data.pkl)."""
+    path = DATA / "mnist1d_data.pkl"
     if not path.exists():
         pytest.fail(f"frozen reference dataset missing: {path}")
     with open(path, "rb") as f:
