@@ -1,18 +1,20 @@
 """The book's structure: the table of contents, stored outputs, install cells, chapter contract."""
 import json
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+
+import mnist1d
 
 from mnist1d.assignments import CHAPTER_GLOB, chapter_overview, overview_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
-VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+VERSION = mnist1d.__version__  # the one place the version is set (pyproject.toml reads it)
 
 
 def toc_files(node=TOC):
@@ -71,20 +73,29 @@ def test_all_code_cells_executed_without_errors(path):
     assert not errors, f"{path.name}: stored errors in code cells {errors}"
 
 
-def install_target():
-    url = CONFIG["repository"]["url"].rstrip("/")
-    return f"mnist1d-course @ git+{url}@v{VERSION}"
+INSTALL = re.compile(r'"(mnist1d-course[^"]*)"')
+
+
+def install_requirement(path):
+    """The requirement a chapter's install cell passes to pip, as a packaging Requirement."""
+    found = INSTALL.findall(source(code_cells(path)[0]))
+    assert len(found) == 1, f"{path.name}: the first code cell must install mnist1d-course once, found {found}"
+    return Requirement(found[0])
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
-def test_install_cell_matches_repository_and_runs_only_on_colab(path):
+def test_install_cell_installs_this_release_and_runs_only_on_colab(path):
+    req = install_requirement(path)
+    assert req.name == "mnist1d-course" and req.url is None, f"{path.name}: install the release by name, not {req}"
+    assert str(req.specifier) == f"=={VERSION}", f"{path.name}: pin the book's version {VERSION}, not {req}"
+    assert req.specifier.contains(VERSION)
     first = source(code_cells(path)[0])
-    assert install_target() in first, f"{path.name}: first code cell must install {install_target()!r}"
     assert 'if "google.colab" in sys.modules:' in first
     body = first.split('if "google.colab" in sys.modules:')[1]
     assert all(line.startswith("    ") or not line.strip() for line in body.splitlines()[1:]), \
         "everything after the Colab check must be inside it"
-    for bad in ("git clone", "sys.path", "drive.mount"):
+    assert "raise SystemExit(" in body, f"{path.name}: a failed install must end in one clear message"
+    for bad in ("git clone", "git+", "sys.path", "drive.mount"):
         assert all(bad not in source(c) for c in code_cells(path)), f"{path.name} uses {bad!r}"
 
 
