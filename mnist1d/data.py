@@ -2,7 +2,8 @@
 
 The public functions keep the names and signatures of the paper's ``mnist1d`` package
 (``get_dataset_args``, ``get_templates``, ``make_dataset``, ``get_dataset``), so code
-written for it runs by changing the import.
+written for it runs unchanged. ``MNIST1D`` wraps a split as a ``torch.utils.data.Dataset``;
+torch is imported only when it is first used.
 """
 import hashlib
 import json
@@ -211,11 +212,11 @@ def _transform(templates, labels, d, a, length, steps=None):
     stretched = T.pad_and_stretch(templates[pairs // span], low + pairs % span, length)
     keep("padded and stretched", stretched[which])
     # Rolling and scaling commute exactly, so roll while gathering, then scale.
-    x = keep("translated", T.translate(stretched, d.shift, rows=which))
+    x = keep("translated", T.translate_rows(stretched, d.shift, rows=which))
     x = keep("scaled", T.scale(x, d.u_scale, a.scale_coeff))
     x = keep("correlated noise", T.fill_zeros(x, T.correlated_noise(a.corr_noise_scale * d.corr)))
     x = keep("iid noise", x + a.iid_noise_scale * d.iid)
-    x = keep("sheared", T.shear(x, d.u_shear, a.shear_scale))
+    x = keep("sheared", T.shear_rows(x, d.u_shear, a.shear_scale))
     return keep("resampled", T.resample(x, a.final_seq_length))
 
 
@@ -425,3 +426,73 @@ def get_dataset(args=None, path=None, verbose=False, download=None, regenerate=F
     if verbose:
         print(f"Made MNIST-1D and cached it at {path}")
     return data
+
+
+def _torch_dataset_class():
+    """Build :class:`MNIST1D` on first use, so that ``import mnist1d.data`` never imports torch."""
+    import torch
+    from torch.utils.data import Dataset
+
+    class MNIST1D(Dataset):
+        """MNIST-1D as a ``torch.utils.data.Dataset``, for ``DataLoader`` and course code alike.
+
+        Parameters
+        ----------
+        train : bool
+            The training split (4000 examples with the default arguments) or the test split (1000).
+        args : DatasetArgs or dict, optional
+            Generator arguments, as for :func:`make_dataset` (default: the paper's).
+        transform, target_transform : callable, optional
+            Applied to each signal (a float32 tensor of shape (final_seq_length,)) and label
+            (an int64 tensor) when an item is read, as in torchvision's datasets.
+        path : str or Path, optional
+            Cache file for :func:`get_dataset` (default: one per argument set under
+            :func:`default_cache_dir`); the dataset is made once and read back after that.
+
+        Attributes
+        ----------
+        data : torch.Tensor, float32, (n, final_seq_length)
+        targets : torch.Tensor, int64, (n,)
+        t : numpy.ndarray, (final_seq_length,)
+            The sample positions, for plotting.
+        """
+
+        def __init__(self, train=True, args=None, transform=None, target_transform=None, path=None):
+            if not isinstance(train, bool):
+                raise ValueError(f"train must be True or False, got {train!r}")
+            for name, f in (("transform", transform), ("target_transform", target_transform)):
+                if f is not None and not callable(f):
+                    raise ValueError(f"{name} must be callable or None, got {f!r}")
+            d = get_dataset(args, path=path)
+            x, y = (d["x"], d["y"]) if train else (d["x_test"], d["y_test"])
+            self.train = train
+            self.data = torch.as_tensor(np.asarray(x, dtype=np.float32))
+            self.targets = torch.as_tensor(np.asarray(y, dtype=np.int64))
+            self.t = d["t"]
+            self.transform, self.target_transform = transform, target_transform
+
+        def __len__(self):
+            return len(self.targets)
+
+        def __getitem__(self, i):
+            x, y = self.data[i], self.targets[i]
+            if self.transform is not None:
+                x = self.transform(x)
+            if self.target_transform is not None:
+                y = self.target_transform(y)
+            return x, y
+
+        def __repr__(self):
+            split = "train" if self.train else "test"
+            return f"MNIST1D({split}, {len(self)} examples of length {self.data.shape[1]})"
+
+    return MNIST1D
+
+
+def __getattr__(name):
+    # PEP 562: mnist1d.data.MNIST1D is built (and torch imported) on first access only.
+    if name == "MNIST1D":
+        cls = globals()["MNIST1D"] = _torch_dataset_class()
+        cls.__module__ = __name__
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,20 +1,29 @@
 """The MNIST-1D transformations, each applied to a whole batch of signals at once.
 
-Every function takes signals as the rows of a float64 array of shape ``(n, length)`` and
-the per-sample random quantities as arrays of shape ``(n,)`` (or ``(n, length)`` for
+Every batch function takes signals as the rows of a float64 array of shape ``(n, length)``
+and the per-sample random quantities as arrays of shape ``(n,)`` (or ``(n, length)`` for
 noise), so the same code makes one example for a figure or a million for an experiment.
-The random draws themselves live in :mod:`mnist1d.data`; nothing here touches a random
-generator.
+The random draws themselves live in :mod:`mnist1d.data`; no batch function touches a
+random generator.
+
+The end of the module has the paper's per-signal functions (``pad``, ``shear``,
+``translate``, ``corr_noise_like``, ``iid_noise_like``, ``interpolate``, ``transform``) with
+the paper's names, signatures and random draws, so code written for the paper's package
+runs unchanged; they make one signal at a time, and :mod:`mnist1d.data` does not use them.
 
 The arithmetic follows the paper's per-sample generator step by step (Greydanus & Kobak,
 ICML 2024), so that the batch version reproduces its numbers to rounding error.
 """
+import sys
+import types
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.ndimage import gaussian_filter1d
+from scipy.ndimage import gaussian_filter, gaussian_filter1d
 
-__all__ = ["interp_rows", "resample", "pad_and_stretch", "scale", "translate",
-           "correlated_noise", "fill_zeros", "shear"]
+__all__ = ["interp_rows", "resample", "pad_and_stretch", "scale", "translate_rows",
+           "correlated_noise", "fill_zeros", "shear_rows",
+           "pad", "shear", "translate", "corr_noise_like", "iid_noise_like", "interpolate", "transform"]
 
 
 def interp_rows(xp, fp, x_new):
@@ -97,7 +106,7 @@ def scale(x, u, scale_coeff):
     return x * (1 + scale_coeff * (np.asarray(u) - 0.5))[:, None]
 
 
-def translate(x, shift, rows=None):
+def translate_rows(x, shift, rows=None):
     """Step 4: roll rows right by ``shift[i]`` positions, wrapping around.
 
     As in the paper's ``concat(x[-k:], x[:-k])``, a shift of 0 or of at least the signal
@@ -138,7 +147,84 @@ def fill_zeros(x, noise):
     return np.where(x != 0, x, noise)
 
 
-def shear(x, u, shear_scale):
+def shear_rows(x, u, shear_scale):
     """Step 7: subtract a line of slope ``c = shear_scale * (u[i] - 0.5)`` from row i."""
     c = shear_scale * (np.asarray(u) - 0.5)
     return x - c[:, None] * np.linspace(-0.5, 0.5, x.shape[1])
+
+
+# The paper's per-signal functions, with its names, signatures and random draws (numpy's
+# global generator, in its order), for code written against the paper's package. They make
+# one signal at a time; the batch functions above are the fast path that mnist1d.data uses.
+
+def pad(x, padding):
+    """Append between ``padding[0]`` and ``padding[1]`` zeros (one uniform draw) to x (n,) or each row of x (k, n)."""
+    low, high = padding
+    p = low + int(np.random.rand() * (high - low + 1))
+    x = np.asarray(x)
+    return np.concatenate([x, np.zeros(x.shape[:-1] + (p,))], axis=-1)
+
+
+def shear(x, scale=10):
+    """Subtract a line through zero with a random slope, ``scale * (U(0, 1) - 0.5)`` over the signal."""
+    coeff = scale * (np.random.rand() - 0.5)
+    return x - coeff * np.linspace(-0.5, 0.5, len(x))
+
+
+def translate(x, max_translation):
+    """Roll x (along its first axis) right by k, drawn by ``np.random.choice(max_translation)``.
+
+    As the paper's, a k of at least the signal's length leaves it unchanged.
+    """
+    k = np.random.choice(max_translation)
+    return x if k >= len(x) else np.roll(x, k, axis=0)
+
+
+def corr_noise_like(x, scale):
+    """Gaussian noise shaped like x, ``scale`` times N(0, 1), smoothed by a Gaussian filter of width 2."""
+    return gaussian_filter(scale * np.random.randn(*np.shape(x)), 2)
+
+
+def iid_noise_like(x, scale):
+    """Independent Gaussian noise shaped like x, ``scale`` times N(0, 1)."""
+    return scale * np.random.randn(*np.shape(x))
+
+
+def interpolate(x, N):
+    """Resample x (along its first axis) linearly to N points over the same span."""
+    x = np.asarray(x, dtype=float)
+    old, new = np.linspace(0, 1, len(x)), np.linspace(0, 1, N)
+    flat = x.reshape(len(x), -1).T  # one row per signal
+    return interp_rows(old, flat, new).T.reshape((N,) + x.shape[1:])
+
+
+def transform(x, y, args, eps=1e-8):
+    """The paper's whole pipeline for one template x (12,) and its positions y (12,).
+
+    Returns the signal and its positions, both of length ``args.final_seq_length``.
+    """
+    new_x = pad(x + eps, args.padding)
+    new_x = interpolate(new_x, args.template_len + args.padding[-1])
+    new_y = interpolate(y, args.template_len + args.padding[-1])
+    new_x *= 1 + args.scale_coeff * (np.random.rand() - 0.5)
+    new_x = translate(new_x, args.max_translation)
+    mask = new_x != 0
+    new_x = mask * new_x + (1 - mask) * corr_noise_like(new_x, args.corr_noise_scale)
+    new_x = new_x + iid_noise_like(new_x, args.iid_noise_scale)
+    new_x = shear(new_x, args.shear_scale)
+    return interpolate(new_x, args.final_seq_length), interpolate(new_y, args.final_seq_length)
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable as :func:`transform`.
+
+    The paper's package exports the function ``transform`` as ``mnist1d.transform``, where
+    this package has its module, so ``from mnist1d import transform`` followed by
+    ``transform(x, y, args)`` must work too; ``transform.pad`` and the rest still do.
+    """
+
+    def __call__(self, x, y, args, eps=1e-8):
+        return transform(x, y, args, eps)
+
+
+sys.modules[__name__].__class__ = _CallableModule

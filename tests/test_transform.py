@@ -26,17 +26,17 @@ def test_interp_keeps_exact_zeros_where_grids_coincide():
 @pytest.mark.parametrize("k", [0, 1, 5, 9])
 def test_translate_rolls_right(k):
     x = np.arange(20.0).reshape(2, 10)
-    np.testing.assert_array_equal(T.translate(x, np.array([k, k])), np.roll(x, k, axis=1))
+    np.testing.assert_array_equal(T.translate_rows(x, np.array([k, k])), np.roll(x, k, axis=1))
 
 
 def test_translate_by_length_or_more_is_identity_as_in_the_paper():
     x = np.arange(20.0).reshape(2, 10)
-    np.testing.assert_array_equal(T.translate(x, np.array([10, 23])), x)
+    np.testing.assert_array_equal(T.translate_rows(x, np.array([10, 23])), x)
 
 
 def test_translate_with_shared_rows():
     table = np.arange(20.0).reshape(2, 10)
-    out = T.translate(table, np.array([1, 2, 3]), rows=np.array([1, 1, 0]))
+    out = T.translate_rows(table, np.array([1, 2, 3]), rows=np.array([1, 1, 0]))
     np.testing.assert_array_equal(out, [np.roll(table[1], 1), np.roll(table[1], 2), np.roll(table[0], 3)])
 
 
@@ -50,7 +50,7 @@ def test_pad_and_stretch_squeezes_the_digit():
 def test_fill_zeros_and_shear():
     x = np.array([[0.0, 1.0, 0.0]])
     np.testing.assert_array_equal(T.fill_zeros(x, np.array([[5.0, 6.0, 7.0]])), [[5.0, 1.0, 7.0]])
-    np.testing.assert_allclose(T.shear(np.zeros((1, 3)), np.array([1.0]), 2.0), [[0.5, 0.0, -0.5]])
+    np.testing.assert_allclose(T.shear_rows(np.zeros((1, 3)), np.array([1.0]), 2.0), [[0.5, 0.0, -0.5]])
 
 
 def test_trace_sample_steps():
