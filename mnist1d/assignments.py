@@ -124,20 +124,29 @@ def rehearsal_notebook(nb, name="notebook"):
 def write_assignments(book_dir, out_dir, instructor=False, rehearsal=False):
     """Write ``out_dir/student/*.ipynb`` (and ``instructor/``, ``rehearsal/``) for every chapter.
 
+    Student and instructor notebooks are plain (:func:`mnist1d.plain.plain_notebook`): the
+    chapter's glued values written in, citations as text, exercises as plain Markdown.
+
     Returns
     -------
     list of Path
         The notebooks written.
     """
+    from .plain import citations, plain_notebook
+    from .reproduction import glued
+
     chapters = sorted(Path(book_dir).glob(CHAPTER_GLOB))
     if not chapters:
         raise ValueError(f"book_dir must contain chapter notebooks ({CHAPTER_GLOB}), found none in {book_dir}")
+    refs = citations((Path(book_dir) / "references.bib").read_text())
     written = []
     for path in chapters:
         nb = nbformat.read(path, as_version=4)
-        kinds = {"student": student_notebook(nb, path.name)}
+        # Students and instructors open these in Jupyter or Colab, which do not render MyST.
+        values = glued(path)
+        kinds = {"student": plain_notebook(student_notebook(nb, path.name), values, refs)}
         if instructor:
-            kinds["instructor"] = instructor_notebook(nb)
+            kinds["instructor"] = plain_notebook(instructor_notebook(nb), values, refs)
         if rehearsal:
             kinds["rehearsal"] = rehearsal_notebook(nb, path.name)
         for kind, out in kinds.items():

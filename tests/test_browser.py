@@ -19,7 +19,7 @@ from urllib.parse import unquote, urldefrag, urlparse
 
 import nbformat
 import pytest
-from test_book import toc_files
+from test_book import CHAPTERS, toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = Path(os.environ.get("MNIST1D_SCREENSHOTS", ROOT / "_build" / "screenshots"))
@@ -75,6 +75,17 @@ def browser():
         b = p.chromium.launch(executable_path=chromium, args=FLAGS)
         yield b
         b.close()
+
+
+def test_colab_buttons_open_the_plain_chapters(book):
+    """A chapter's Colab button opens its copy in book/colab/; pages that need the checkout have none."""
+    for path in CHAPTERS:
+        html = (book / "book" / f"{path.stem}.html").read_text()
+        links = re.findall(r'href="(https://colab\.research\.google\.com/[^"]+)"', html)
+        assert links and all(link.endswith(f"/book/colab/{path.name}") for link in links), (path.name, links)
+        assert (ROOT / "book" / "colab" / path.name).exists()
+    for page in ("instructors", "reproduction"):
+        assert "colab.research.google.com" not in (book / "book" / f"{page}.html").read_text(), page
 
 
 def test_every_toc_page_is_built(book):

@@ -1,6 +1,6 @@
 """Sphinx extension: the scripts each page of the book loads, fixed for offline reading.
 
-Two fixes, both measured by ``tests/test_browser.py`` in headless Chromium:
+Three fixes; the first two are measured by ``tests/test_browser.py`` in headless Chromium:
 
 * **Each script once.** With Jupyter Book 1.0.4 (Sphinx 8), an inline script that an
   extension adds after the HTML builder has started is stored twice, once with the file
@@ -12,7 +12,12 @@ Two fixes, both measured by ``tests/test_browser.py`` in headless Chromium:
   module, which is beside the page (``book/@jupyter-widgets/...``), so the fonts 404;
   which module asks first varies from load to load. Telling require.js that every one of
   them lives in ``_static/`` before it loads makes the fonts load.
+* **Colab opens what Colab can show.** A chapter's Colab button opens its plain copy in
+  ``book/colab/`` (``python -m mnist1d.plain``: glued values, citations and exercises
+  written out), since Colab does not render MyST; the instructors and report pages, which
+  read the chapters beside them, get no launch button.
 """
+import re
 
 WIDGET_PATHS = """var require = {paths: (function (root) {
   var paths = {"@jupyter-widgets/html-manager/dist": root + "_static"};
@@ -40,6 +45,24 @@ def _fix_scripts(app, pagename, templatename, context, doctree):
     context["script_files"] = kept
 
 
+CHAPTER = re.compile(r"^book/(\d\d_[\w-]+)$")
+
+
+def _colab_targets(app, pagename, templatename, context, doctree):
+    """Colab opens the plain copy of a chapter (book/colab/, no MyST); pages that need a checkout get no launch button."""
+    chapter = CHAPTER.match(pagename)
+    for group in context.get("header_buttons", []):
+        if group.get("label") != "launch-buttons":
+            continue
+        if not chapter:
+            context["header_buttons"] = [g for g in context["header_buttons"] if g is not group]
+            return
+        for button in group["buttons"]:
+            if "colab" in button.get("url", ""):
+                button["url"] = button["url"].replace(f"/{pagename}.ipynb", f"/book/colab/{chapter.group(1)}.ipynb")
+
+
 def setup(app):
     app.connect("html-page-context", _fix_scripts, priority=900)  # after every extension added its scripts
+    app.connect("html-page-context", _colab_targets, priority=900)  # after the theme made its launch buttons
     return {"parallel_read_safe": True, "parallel_write_safe": True}

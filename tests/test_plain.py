@@ -1,0 +1,60 @@
+"""The notebooks that open in Jupyter and Colab: no MyST left, generated from the chapters."""
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from mnist1d.assignments import write_assignments
+from mnist1d.plain import MYST, citations, plain_markdown, write_plain
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+REFS = {"a2020": "Ames 2020", "b2021": "Bo and Cy 2021"}
+
+
+def myst_left(path):
+    nb = json.loads(Path(path).read_text())
+    return [m for c in nb["cells"] if c["cell_type"] == "markdown" for m in MYST.findall("".join(c["source"]))]
+
+
+def test_plain_markdown_writes_out_glue_citations_and_exercises():
+    text = ("CNN {glue:text}`acc` {cite}`a2020` and {cite}`a2020,b2021`.\n"
+            "```{exercise}\n:label: ex-1\n\nDo it.\n```\n"
+            "```{solution-start} ex-1\n:class: dropdown\n```\n"
+            "```{solution-end}\n```")
+    out = plain_markdown(text, {"acc": "93.7%"}, REFS)
+    assert out.startswith("CNN 93.7% (Ames 2020) and (Ames 2020; Bo and Cy 2021).")
+    assert "**Exercise `ex-1`.** Do it." in out and "**Solution to `ex-1`.**" in out
+    assert not MYST.findall(out)
+
+
+def test_a_missing_value_or_reference_is_named():
+    with pytest.raises(ValueError, match="'nope'"):
+        plain_markdown("{glue:text}`nope`", {}, REFS)
+    with pytest.raises(ValueError, match="zz"):
+        plain_markdown("{cite}`zz`", {}, REFS)
+
+
+def test_citations_from_bibtex():
+    bib = ("@article{k1,\n  author = {Solo, Han},\n  year = {2001}\n}\n"
+           "@article{k2,\n  author = {One, A and Two, B},\n  year = {2002}\n}\n"
+           "@article{k3,\n  author = {One, A and Two, B and Three, C},\n  year = {2003}\n}\n")
+    assert citations(bib) == {"k1": "Solo 2001", "k2": "One and Two 2002", "k3": "One et al. 2003"}
+    assert citations((BOOK / "references.bib").read_text())["greydanus2024scaling"] == "Greydanus and Kobak 2024"
+
+
+def test_book_colab_is_current_and_plain(tmp_path):
+    """book/colab/ is what `python -m mnist1d.plain book book/colab` writes now."""
+    fresh = write_plain(BOOK, tmp_path)
+    assert [p.name for p in fresh] == sorted(p.name for p in (BOOK / "colab").glob("*.ipynb"))
+    for path in fresh:
+        stored = nbformat.read(BOOK / "colab" / path.name, as_version=4)
+        assert stored == nbformat.read(path, as_version=4), f"run python -m mnist1d.plain book book/colab ({path.name})"
+        assert not myst_left(path), (path.name, myst_left(path))
+        assert all(not c.get("outputs") for c in stored.cells if c.cell_type == "code")
+
+
+def test_student_and_instructor_notebooks_are_plain(tmp_path):
+    for path in write_assignments(BOOK, tmp_path, instructor=True):
+        assert not myst_left(path), (path, myst_left(path))
