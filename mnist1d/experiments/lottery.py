@@ -128,14 +128,18 @@ def magnitude_masks(model, keep):
 
 def random_masks(model, keep, generator, n_models=None):
     """Masks keeping ``keep[l]`` parameters of each layer, chosen uniformly at random, for
-    ``n_models`` copies (default: as many as ``model`` holds) of ``model``'s layers."""
+    ``n_models`` copies (default: as many as ``model`` holds) of ``model``'s layers.
+
+    The draws come from ``generator`` (a CPU generator) on the CPU, so the masks are the
+    same whatever the model's device; they are then moved to it, as magnitude_masks' are.
+    """
     out = []
     m = model.n_models if n_models is None else n_models
     for layer, k, n in zip(prunable(model), keep, layer_sizes(model)):
         flat = torch.zeros(m, n, dtype=torch.bool)
         for j in range(m):
             flat[j, torch.randperm(n, generator=generator)[:k]] = True
-        out.append(_split(flat, layer))
+        out.append(_split(flat.to(layer.weight.device), layer))
     return out
 
 
