@@ -204,20 +204,20 @@ def report_rows(runs):
 
 
 def report_markdown(runs):
-    """The report's table, as Markdown (one row per claim)."""
-    lines = ["| chapter | quantity | paper | source | ours: seed 0 | ours: mean (range), seeds | "
-             "ours - paper | asserted by | holds |",
-             "| --- | --- | ---: | --- | ---: | ---: | ---: | --- | ---: |"]
+    """The report's table, as Markdown (one row per claim, six columns to fit the page)."""
+    lines = ["| chapter: quantity *(the check that asserts it)* | paper *(where)* | ours: seed 0 | "
+             "ours: mean (range) over seeds | ours - paper | check held |",
+             "| --- | --- | ---: | ---: | ---: | ---: |"]
     for r in report_rows(runs):
         c = r["claim"]
         paper = c.paper_text if c.paper_text is not None else f"{c.paper:g}"
         d = c.digits
-        seed0 = _fmt(r["values"].get(0), d)
         n = len(r["values"])
-        spread = f"{r['mean']:.{d}f} ({r['lo']:.{d}f} to {r['hi']:.{d}f}), {n}" if n else "not run"
+        spread = f"{r['mean']:.{d}f} ({r['lo']:.{d}f} to {r['hi']:.{d}f}), {n} seeds" if n else "not run"
         diff = "" if math.isnan(r["diff"]) else f"{r['diff']:+.{d}f}"
-        lines.append(f"| {c.chapter[2:]} | {c.what} | {paper} | {c.source} | {seed0} | {spread} | {diff} | "
-                     f"{c.check or 'not asserted'} | {r['held'] or ''} |")
+        check = f" *({c.check})*" if c.check else ""
+        lines.append(f"| {c.chapter[2:]}: {c.what}{check} | {paper} *({c.source.removeprefix('paper: ')})* | "
+                     f"{_fmt(r['values'].get(0), d)} | {spread} | {diff} | {r['held'] or 'not asserted'} |")
     return "\n".join(lines)
 
 
