@@ -158,7 +158,8 @@ def train(model, data, cfg=None, device=None):
     """
     cfg = TrainConfig() if cfg is None else cfg
     device = default_device() if device is None else device
-    _keep_freed_memory()
+    if torch.device(device).type == "cpu":  # glibc tuning for CPU tensors; nothing to do on a GPU
+        _keep_freed_memory()
     d = data if all(torch.is_tensor(data[k]) for k in ("x", "y")) else to_tensors(data, device)
     model = model.to(device)
     opt = _optimizer(model, cfg)

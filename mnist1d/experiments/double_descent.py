@@ -259,7 +259,7 @@ def sweep(name, sizes, data, label_sets, cfg=SGD_CONFIG, n_seeds=1, first_seed=0
 
     # Costliest stacks first, so that the workers finish together.
     order = sorted(range(len(groups)), key=lambda g: -len(runs[g]) * copy_cost(name, groups[g][-1]))
-    hists = dict(zip(order, run_parallel([lambda g=g: one(g) for g in order], workers)))
+    hists = dict(zip(order, run_parallel([lambda g=g: one(g) for g in order], workers, device)))
     steps = hists[0]["step"]
     err = {which: {k: np.full((len(steps), max(counts.values()), len(sizes)), np.nan) for k in labels}
            for which in ("train", "test")}

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..models import build, count_parameters
-from ..train import TrainConfig, predict, to_tensors, train
+from ..train import TrainConfig, default_device, predict, to_tensors, train
 
 __all__ = ["FamilyRuns", "run_parallel", "train_stacks"]
 
@@ -83,11 +83,11 @@ def train_stacks(specs, data, columns, cfg=None, device=None, log=print, workers
             log(f"{label:>6}: {len(columns)} copies, {cfg.steps} steps in {run.seconds:5.1f} s; test accuracy {accs}")
         return run
 
-    runs = run_parallel([functools.partial(one, label) for label in specs], workers)
+    runs = run_parallel([functools.partial(one, label) for label in specs], workers, device)
     return dict(zip(specs, runs))
 
 
-def run_parallel(jobs, workers=1):
+def run_parallel(jobs, workers=1, device="cpu"):
     """Call every job (a function of no arguments); return their results in order.
 
     With ``workers > 1`` that many jobs run at a time, each in its own thread, and torch
@@ -96,9 +96,15 @@ def run_parallel(jobs, workers=1):
     finish sooner than one after the other. Each operation still computes alone, so results
     do not depend on how the threads interleave. Jobs start in the order given: put the
     slowest first.
+
+    Threads only help on the CPU: on any other ``device`` (None means the default device,
+    CUDA when present) the jobs run one after another, since threads would share one CUDA
+    stream and the thread count is CPU tuning.
     """
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    if torch.device(default_device() if device is None else device).type != "cpu":
+        workers = 1
     if workers == 1:
         return [job() for job in jobs]
     threads = torch.get_num_threads()

@@ -70,15 +70,17 @@ def augment(x, cfg, gen):
     """One random view of each signal in x (B, L), drawing from the torch.Generator ``gen``.
 
     Detrend, roll circularly by randint(0, max_roll), then add a random slope
-    N(0, slope_sd) times the centred time axis and a random offset N(0, offset_sd).
+    N(0, slope_sd) times the centred time axis and a random offset N(0, offset_sd). The
+    numbers are drawn on ``gen``'s device: give a generator on x's device (as
+    :func:`train_ssl` does) and nothing is copied between host and device.
     """
     b, length = x.shape
     t = _centred_time(length, x)
-    shift = torch.randint(0, cfg.max_roll, (b, 1), generator=gen).to(x.device)
+    shift = torch.randint(0, cfg.max_roll, (b, 1), generator=gen, device=gen.device).to(x.device)
     idx = (torch.arange(length, device=x.device) - shift) % length  # torch.roll, per signal
     x = detrend(x).gather(1, idx)
-    slope = (torch.randn(b, 1, generator=gen) * cfg.slope_sd).to(x)
-    offset = (torch.randn(b, 1, generator=gen) * cfg.offset_sd).to(x)
+    slope = (torch.randn(b, 1, generator=gen, device=gen.device) * cfg.slope_sd).to(x)
+    offset = (torch.randn(b, 1, generator=gen, device=gen.device) * cfg.offset_sd).to(x)
     return x + slope * t + offset
 
 
@@ -184,7 +186,7 @@ def train_ssl(x, cfg=SSLConfig(), projectors=PROJECTORS, device=None, log_every=
     per_epoch = -(-len(x) // cfg.batch_size)
     batches = _batches(len(x), TrainConfig(steps=cfg.epochs * per_epoch, batch_size=cfg.batch_size,
                                            shuffle=True, seed=cfg.seed), device)
-    gen = torch.Generator().manual_seed(cfg.seed + 1)  # the views
+    gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)  # the views, drawn where the data is
     history, total = [], torch.zeros(len(model.names), device=device)
     for step, rows in enumerate(batches, 1):
         batch = x[rows]
