@@ -100,6 +100,18 @@ def test_install_cell_installs_this_release_and_runs_only_on_colab(path):
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_plumbing_is_tagged_not_shown(path):
+    """nbval's markers are cell tags, not comments a reader sees; the install and timing cells
+    stay in the notebook (Colab needs the first, the instructors page reads the last) but
+    are removed from the page."""
+    cells = code_cells(path)
+    shown = [i for i, c in enumerate(cells) if "NBVAL_" in source(c)]
+    assert not shown, f"{path.name}: nbval comment markers in code cells {shown}; use nbval-* tags"
+    for cell in (cells[0], cells[-1]):
+        assert "remove-cell" in cell.get("metadata", {}).get("tags", []), f"{path.name}: {source(cell)[:60]!r}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_chapter_contract(path):
     cells = code_cells(path)
     params = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
