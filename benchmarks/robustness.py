@@ -28,6 +28,7 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from mnist1d.assignments import CHAPTER_GLOB  # noqa: E402
 from mnist1d.reproduction import glued  # noqa: E402
 
 
@@ -72,7 +73,7 @@ def main():
     ap.add_argument("--timeout", type=int, default=1200, help="seconds per cell")
     ap.add_argument("--keep", type=Path, default=None, help="folder for the executed notebooks")
     args = ap.parse_args()
-    chapters = sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
+    chapters = sorted((ROOT / "book").glob(CHAPTER_GLOB))
     if args.chapters:
         chapters = [p for p in chapters if p.name[:2] in {c.zfill(2) for c in args.chapters}]
     results = json.loads(args.out.read_text()) if args.out.exists() else {}

@@ -143,7 +143,7 @@ def write_assignments(book_dir, out_dir, instructor=False, rehearsal=False):
     for path in chapters:
         nb = nbformat.read(path, as_version=4)
         # Students and instructors open these in Jupyter or Colab, which do not render MyST.
-        values = glued(path)
+        values = glued(nb)
         kinds = {"student": plain_notebook(student_notebook(nb, path.name), values, refs)}
         if instructor:
             kinds["instructor"] = plain_notebook(instructor_notebook(nb), values, refs)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import nbformat
 
+from .assignments import CHAPTER_GLOB
 from .reproduction import glued
 
 __all__ = ["MYST", "citations", "plain_markdown", "plain_notebook", "write_plain"]
@@ -29,7 +30,6 @@ SOLUTION_START = re.compile(r"```\{solution-start\}\s+([\w-]+)[^\n]*\n(?::[\w-]+
 SOLUTION_END = re.compile(r"```\{solution-end\}\s*```")
 LABEL = re.compile(r":label:\s*([\w-]+)")
 MYST = re.compile(r"\{[a-z][\w:-]*\}`|```\{[a-z][\w-]*\}")  # any role or directive left over
-CHAPTER_GLOB = "[0-9][0-9]_*.ipynb"
 
 
 def citations(bib_text):
@@ -94,7 +94,7 @@ def write_plain(book, outdir):
     paths = []
     for path in sorted(book.glob(CHAPTER_GLOB)):
         nb = nbformat.read(path, as_version=4)
-        plain = plain_notebook(nb, glued(path), refs)
+        plain = plain_notebook(nb, glued(nb), refs)
         nbformat.write(plain, outdir / path.name)
         paths.append(outdir / path.name)
     return paths

@@ -152,15 +152,18 @@ def load_runs(book_dir, robustness_json):
     """Every run's glued values: {chapter prefix: {seed: glued dict}}.
 
     Seed 0 is the book's stored run (``book_dir``); the other seeds come from the robustness
-    run's file. A chapter whose run failed to execute has its error under ``"error"``.
+    run's file, with its error (``"error"``, None if it ran) and wall time (``"seconds"``).
     """
+    from .assignments import CHAPTER_GLOB
+
     runs = {}
-    for path in sorted(Path(book_dir).glob("[0-9][0-9]_*.ipynb")):
+    for path in sorted(Path(book_dir).glob(CHAPTER_GLOB)):
         runs[f"ch{int(path.name[:2])}"] = {0: glued(path)}
     stored = json.loads(Path(robustness_json).read_text()) if Path(robustness_json).exists() else {}
     for chapter, seeds in stored.get("chapters", {}).items():
         for seed, record in seeds.items():
-            runs.setdefault(chapter, {})[int(seed)] = dict(record.get("glued", {}), error=record.get("error"))
+            runs.setdefault(chapter, {})[int(seed)] = dict(record.get("glued", {}), error=record.get("error"),
+                                                           seconds=record.get("seconds"))
     return runs
 
 
@@ -221,20 +224,15 @@ def report_markdown(runs):
     return "\n".join(lines)
 
 
-def verdict_markdown(runs, robustness_json=None):
+def verdict_markdown(runs):
     """Per chapter: each seed's verdict (and run time, for the robustness run's seeds), as Markdown."""
-    seconds = {}
-    if robustness_json is not None and Path(robustness_json).exists():
-        for chapter, seeds in json.loads(Path(robustness_json).read_text()).get("chapters", {}).items():
-            for seed, record in seeds.items():
-                seconds[chapter, int(seed)] = record.get("seconds")
     v = verdicts(runs)
     lines = ["| chapter | seed | checks | verdict | run time |", "| --- | ---: | ---: | --- | ---: |"]
     for chapter, seeds in runs.items():
         for seed, values in sorted(seeds.items()):
             checks = values.get(f"{chapter}_checks") or {}
             held = f"{sum(checks.values())}/{len(checks)}" if checks else ""
-            t = seconds.get((chapter, seed))
+            t = values.get("seconds")
             when = "the book's stored run" if seed == 0 else (f"{t:.0f} s" if t is not None else "")
             lines.append(f"| {chapter[2:]} | {seed} | {held} | {v[chapter, seed]} | {when} |")
     return "\n".join(lines)

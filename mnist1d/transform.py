@@ -167,8 +167,7 @@ def pad(x, padding):
 
 def shear(x, scale=10):
     """Subtract a line through zero with a random slope, ``scale * (U(0, 1) - 0.5)`` over the signal."""
-    coeff = scale * (np.random.rand() - 0.5)
-    return x - coeff * np.linspace(-0.5, 0.5, len(x))
+    return shear_rows(np.asarray(x)[None], np.random.rand(1), scale)[0]
 
 
 def translate(x, max_translation):
