@@ -13,6 +13,7 @@ chapter's solutions, in one kernel (see :func:`rehearsal_notebook`).
 """
 import argparse
 import copy
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,13 +194,44 @@ def chapter_overview(book_dir):
     return out
 
 
-def overview_markdown(chapters):
-    """A Markdown table of :func:`chapter_overview`: chapter, exercises, CPU time."""
-    rows = ["| chapter | exercises | stored run, 2-core CPU |", "| --- | --- | ---: |"]
+def _minutes(seconds):
+    seconds = int(round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s"
+
+
+def _device_time(runs, scale, chapter):
+    """A GPU run's time from ``benchmarks/paper_scale.py``'s records, or why there is none."""
+    record = runs.get("gpu", {}).get(scale, {}).get(f"ch{int(chapter.file[:2])}")
+    if record is None:
+        return "not measured"
+    if record.get("error"):
+        return f"failed ({record['device']})"
+    checks = record.get("checks", {})
+    held = f", {sum(checks.values())}/{len(checks)} checks" if checks else ""
+    return f"{_minutes(record['seconds'])} ({record['device']}{held})"
+
+
+def load_device_runs(path):
+    """``benchmarks/paper_scale.py``'s records (a dict), or {} if it has not been run."""
+    path = Path(path)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def overview_markdown(chapters, device_runs=None):
+    """A Markdown table of :func:`chapter_overview`: chapter, exercises, run times.
+
+    ``device_runs`` is ``benchmarks/results/device_runs.json`` (from
+    ``benchmarks/paper_scale.py``), loaded: its GPU times fill two columns, course and
+    paper scale; without a record a cell says "not measured".
+    """
+    runs = device_runs or {}
+    rows = ["| chapter | exercises | 2-core CPU, course (stored run) | GPU, course | GPU, paper |",
+            "| --- | --- | ---: | ---: | ---: |"]
     for ch in chapters:
         exercises = "<br>".join(f"`{label}`: {first}" for label, first in ch.exercises)
-        time = "not recorded" if ch.seconds is None else f"{ch.seconds // 60} min {ch.seconds % 60:02d} s"
-        rows.append(f"| {ch.title} | {exercises} | {time} |")
+        time = "not recorded" if ch.seconds is None else _minutes(ch.seconds)
+        rows.append(f"| {ch.title} | {exercises} | {time} | {_device_time(runs, 'course', ch)} | "
+                    f"{_device_time(runs, 'paper', ch)} |")
     return "\n".join(rows)
 
 

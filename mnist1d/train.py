@@ -105,11 +105,18 @@ def predict(model, x):
     return torch.cat([logits.argmax(-1) for _, logits in _chunks(model, x)], 1).cpu().numpy()
 
 
+def fused(model):
+    """Whether torch has fused optimizer kernels for the model's device (CPU and CUDA do).
+
+    Fused kernels update all parameters in one pass: 0.2-0.7 ms less per step here.
+    """
+    return next(model.parameters()).device.type in ("cpu", "cuda")
+
+
 def _optimizer(model, cfg):
-    # Fused kernels update all parameters in one pass: 0.2-0.7 ms less per step here.
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
-    return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, fused=True)
+        return torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=fused(model))
+    return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, fused=fused(model))
 
 
 def _batches(n, cfg, device):

@@ -135,3 +135,40 @@ def test_compare_and_config_validation(small):
         act_mod.ActConfig(inner_steps=10, last=20)
     with pytest.raises(ValueError, match="grid_points"):
         act_mod.ActConfig(grid_points=1)
+
+
+def test_fixed_order_backward_sums_as_index_add_does():
+    """The one-hot backward (used off the CPU, where index_add's atomics vary from run to
+    run) gives index_select's gradient, in a fixed order: twice the same bits."""
+    cells = torch.randn(301, 7, dtype=torch.float64, requires_grad=True)
+    k = torch.randint(0, 301, (9000,))  # more rows than one 4096 block, cells hit many times
+    weight = torch.randn(9000, 7, dtype=torch.float64)
+    (native,) = torch.autograd.grad((cells.index_select(0, k) * weight).sum(), cells)
+    dense = [torch.autograd.grad((act_mod._TakeRows.apply(cells, k) * weight).sum(), cells)[0] for _ in range(2)]
+    torch.testing.assert_close(dense[0], native, rtol=1e-12, atol=1e-12)
+    assert torch.equal(dense[0], dense[1])
+    h = torch.linspace(-3, 3, 50, dtype=torch.float64)
+    table = act_mod.learned(_g_params(1, torch.float64), act_mod.ActConfig(grid_range=4.0, grid_points=801))
+    for a, b in zip(act_mod._interpolate(h, -4.0, table.step, table.cells, dense=True),
+                    act_mod._interpolate(h, -4.0, table.step, table.cells, dense=False)):
+        assert torch.equal(a, b)
+
+
+def test_training_with_a_small_table_redoes_the_run_exactly(small):
+    """Pre-activations leave a table of +-1: the deferred run notices once, at its end, and the
+    run is redone with exact values outside; the losses equal an all-exact inner loop's."""
+    cfg = act_mod.ActConfig(hidden=16, inner_steps=10, batch_size=50, last=5, grid_range=1.0, grid_points=201)
+    gp = _g_params(2, torch.float64)
+    data = {"x": small["x"].double(), "y": small["y"]}
+    table = act_mod.learned(gp, cfg)
+    fast = table.deferred()
+    act_mod._inner_run(fast, data["x"], data["y"], cfg, 0)
+    assert bool(fast.outside)
+    losses, _ = act_mod.inner_train(table, data, cfg)
+    exact, _ = act_mod.inner_train(act_mod.learned(gp, cfg, table=False), data, cfg)
+    torch.testing.assert_close(losses, exact, rtol=1e-6, atol=0)
+    acc = act_mod.accuracy(table, {k: v.double() for k, v in ml.init_mlp((40, 16, 10), 0).items()},
+                           small["x_test"].double() * 5, small["y_test"])
+    assert acc == act_mod.accuracy(act_mod.learned(gp, cfg, table=False),
+                                   {k: v.double() for k, v in ml.init_mlp((40, 16, 10), 0).items()},
+                                   small["x_test"].double() * 5, small["y_test"])

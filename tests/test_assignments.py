@@ -1,5 +1,6 @@
 """Student notebooks: solutions removed and replaced by runnable stubs, nothing of them left."""
 import ast
+import json
 import re
 import subprocess
 import sys
@@ -8,8 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mnist1d.assignments import (chapter_overview, overview_markdown, rehearsal_notebook, student_notebook,
-                                 write_assignments)
+from mnist1d.assignments import (Chapter, chapter_overview, load_device_runs, overview_markdown, rehearsal_notebook,
+                                 student_notebook, write_assignments)
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 CHAPTERS = sorted(BOOK.glob("[0-9][0-9]_*.ipynb"))
@@ -118,3 +119,15 @@ def test_chapter_overview_reads_title_exercises_and_stored_time(tmp_path):
     nbformat.write(nb, tmp_path / "09_chapter.ipynb")
     (ch,) = chapter_overview(tmp_path)
     assert ch.seconds == 125 and "2 min 05 s" in overview_markdown([ch])
+
+
+def test_overview_shows_gpu_times_where_measured(tmp_path):
+    ch = Chapter("09_chapter.ipynb", "9. A chapter", [], 125)
+    assert overview_markdown([ch]).splitlines()[-1].endswith("| 2 min 05 s | not measured | not measured |")
+    runs = {"gpu": {"paper": {"ch9": {"seconds": 61.4, "error": None, "device": "H200", "checks": {"a": True, "b": False}}},
+                    "course": {"ch9": {"seconds": 9, "error": "RuntimeError: x", "device": "H200", "checks": {}}}}}
+    path = tmp_path / "runs.json"
+    path.write_text(json.dumps(runs))
+    assert load_device_runs(tmp_path / "missing.json") == {}
+    row = overview_markdown([ch], load_device_runs(path)).splitlines()[-1]
+    assert row.endswith("| 2 min 05 s | failed (H200) | 1 min 01 s (H200, 1/2 checks) |")

@@ -28,8 +28,8 @@ import torch.nn.functional as F
 
 from .metalearn import init_mlp
 
-__all__ = ["ActConfig", "BASELINES", "g_and_slope", "learned", "piecewise_linear", "inner_train", "accuracy",
-           "ActRun", "learn_activation", "compare"]
+__all__ = ["ActConfig", "BASELINES", "g_and_slope", "TableActivation", "exact_outside", "learned", "piecewise_linear",
+           "inner_train", "accuracy", "ActRun", "learn_activation", "compare"]
 
 
 @dataclass
@@ -114,14 +114,50 @@ def _cubic_cells(values, slopes, step):
     return torch.stack([f0, m0, c2, c3, m0 / step, 2 * c2 / step, 3 * c3 / step], 1)
 
 
-def _interpolate(h, lo, step, cells):
-    """f(h) and f'(h) from :func:`_cubic_cells`, for h inside the table."""
+class _TakeRows(torch.autograd.Function):
+    """``cells[k]`` for a flat index k, with a backward that sums in a fixed order on any device.
+
+    The backward adds each row of the incoming gradient into the cell it came from.
+    ``index_select``'s own backward (``index_add``) does that in a fixed order on a CPU, but
+    with atomic adds on CUDA, so the meta-gradient would change from run to run there. Here
+    the sum is a one-hot matrix product instead, in blocks of 4096 rows: a fixed order, for
+    a (4096, cells) matrix per block, which costs little on a GPU.
+    """
+
+    @staticmethod
+    def forward(ctx, cells, k):
+        ctx.save_for_backward(k)
+        ctx.n_cells = len(cells)
+        return cells.index_select(0, k)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        (k,) = ctx.saved_tensors
+        out = grad.new_zeros(ctx.n_cells, grad.shape[1])
+        ids = torch.arange(ctx.n_cells, device=k.device)
+        for i in range(0, len(k), 4096):
+            out += (k[i:i + 4096, None] == ids).to(grad.dtype).T @ grad[i:i + 4096]
+        return out, None
+
+
+def _interpolate(h, lo, step, cells, dense=None):
+    """f(h) and f'(h) from :func:`_cubic_cells`, for h inside the table.
+
+    ``dense`` picks :class:`_TakeRows`' fixed-order backward; by default, off the CPU only.
+    h (any shape) outside the table extrapolates the end cells.
+    """
+    dense = h.device.type != "cpu" if dense is None else dense
     u = (h - lo) / step
-    k = u.floor().clamp(max=len(cells) - 1)  # the right end point belongs to the last cell
+    # The right end point belongs to the last cell. An h outside the table extrapolates its
+    # end cell: only a deferred run does that, and it is redone (TableActivation).
+    k = u.floor().clamp(0, len(cells) - 1)
     u = u - k
-    # index_select, not cells[k]: its backward (index_add) sums in a fixed order on a CPU, so
-    # meta-gradients are the same from run to run with several threads.
-    c0, c1, c2, c3, d1, d2, d3 = cells.index_select(0, k.long().reshape(-1)).view(*k.shape, 7).unbind(-1)
+    k_flat = k.long().reshape(-1)
+    # On a CPU index_select's own backward is index_add, in a fixed order, and faster than
+    # going through Python.
+    rows = _TakeRows.apply(cells, k_flat) if dense else cells.index_select(0, k_flat)
+    c0, c1, c2, c3, d1, d2, d3 = rows.view(*k.shape, 7).unbind(-1)
     return ((c3 * u + c2) * u + c1) * u + c0, (d3 * u + d2) * u + d1
 
 
@@ -131,29 +167,67 @@ def _exact(gp, cfg, h):
     return e + cfg.g_scale * g, de + cfg.g_scale * dg
 
 
+class TableActivation:
+    """The learned activation read from a table: h -> (f(h), f'(h)); see :func:`learned`.
+
+    A call interpolates the table, and computes f exactly for any h outside it, which takes
+    a host sync per call to find them. In a training loop that sync would come every step,
+    so :func:`exact_outside` runs the loop with :meth:`deferred` instead.
+    """
+
+    def __init__(self, gp, cfg, dense=None):
+        r = cfg.grid_range
+        grid = torch.linspace(-r, r, cfg.grid_points, dtype=gp["w0"].dtype, device=gp["w0"].device)
+        self.gp, self.cfg, self.dense = gp, cfg, dense
+        self.step = 2 * r / (cfg.grid_points - 1)
+        self.cells = _cubic_cells(*_exact(gp, cfg, grid), self.step)
+        self.outside = None  # in a deferred copy: whether any h has left the table, on the device
+
+    def deferred(self):
+        """A copy, sharing the table, that interpolates every h (wrongly outside the table)
+        and only records, on the device, whether any h fell outside: no host sync per call."""
+        twin = object.__new__(TableActivation)
+        twin.__dict__.update(self.__dict__, outside=torch.zeros((), dtype=torch.bool, device=self.cells.device))
+        return twin
+
+    def __call__(self, h):
+        r = self.cfg.grid_range
+        inside = h.abs() <= r
+        if self.outside is not None:
+            self.outside = self.outside | ~inside.all()
+            return _interpolate(h, -r, self.step, self.cells, self.dense)
+        if bool(inside.all()):
+            return _interpolate(h, -r, self.step, self.cells, self.dense)
+        f, df = _interpolate(torch.where(inside, h, 0), -r, self.step, self.cells, self.dense)
+        f_out, df_out = _exact(self.gp, self.cfg, h[~inside])  # rare, so exact and unbatched
+        return f.index_put((~inside,), f_out), df.index_put((~inside,), df_out)
+
+
+def exact_outside(act, fn):
+    """``fn(act)`` with at most one host sync for a :class:`TableActivation`.
+
+    ``fn`` runs first with ``act.deferred()``; only if some input left the table does it
+    run again with ``act`` itself, which computes those exactly. Any other activation:
+    just ``fn(act)``.
+    """
+    if not isinstance(act, TableActivation) or act.outside is not None:
+        return fn(act)
+    fast = act.deferred()
+    out = fn(fast)
+    return fn(act) if bool(fast.outside) else out
+
+
 def learned(gp, cfg=ActConfig(), table=True):
     """The activation ``f = ELU + g_scale * g`` as a function h -> (f(h), f'(h)).
 
-    With ``table``, f and f' are computed exactly once, here, on a grid; calls interpolate
-    the grid, and compute f exactly for any h outside ``[-grid_range, grid_range]``.
-    Without it, every call runs g on every h: exact, but far slower and bigger. Gradients
-    flow back to ``gp``.
+    With ``table``, f and f' are computed exactly once, here, on a grid, and calls
+    interpolate the grid (a :class:`TableActivation`), and compute f exactly for any h
+    outside ``[-grid_range, grid_range]``, so nothing is clipped. Without ``table``, every call
+    runs g on every h: exact, but far slower and bigger. Gradients flow back to ``gp``.
     """
     if not table:
         return lambda h: _exact(gp, cfg, h)
-    r = cfg.grid_range
-    grid = torch.linspace(-r, r, cfg.grid_points, dtype=gp["w0"].dtype, device=gp["w0"].device)
-    step = 2 * r / (cfg.grid_points - 1)
-    cells = _cubic_cells(*_exact(gp, cfg, grid), step)
-
-    def act(h):
-        inside = h.abs() <= r
-        if bool(inside.all()):
-            return _interpolate(h, -r, step, cells)
-        f, df = _interpolate(torch.where(inside, h, 0), -r, step, cells)
-        f_out, df_out = _exact(gp, cfg, h[~inside])  # rare, so exact and unbatched
-        return f.index_put((~inside,), f_out), df.index_put((~inside,), df_out)
-    return act
+    return TableActivation(gp, cfg)
 
 
 def piecewise_linear(knots, values):
@@ -166,8 +240,13 @@ def piecewise_linear(knots, values):
         raise ValueError("knots must be increasing, at least 2 of them, with one value each")
     slopes = values.diff() / knots.diff()
 
+    moved = {}  # per device and dtype, so a training loop copies nothing from the host per step
+
     def act(h):
-        kn, v, sl = knots.to(h), values.to(h), slopes.to(h)
+        key = (h.device, h.dtype)
+        if key not in moved:
+            moved[key] = tuple(t.to(h) for t in (knots, values, slopes))
+        kn, v, sl = moved[key]
         k = torch.searchsorted(kn, h.detach().contiguous()).sub(1).clamp(0, len(sl) - 1)
         return v[k] + sl[k] * (h - kn[k]), sl[k]
     return act
@@ -218,14 +297,17 @@ def inner_train(act, data, cfg=ActConfig(), seed=None):
         The trained weights, ``w0`` (40, hidden), ``b0``, ``w1`` (hidden, 10), ``b1``.
     """
     seed = cfg.seed if seed is None else seed
-    x, y = data["x"], data["y"]
+    return exact_outside(act, lambda a: _inner_run(a, data["x"], data["y"], cfg, seed))
+
+
+def _inner_run(act, x, y, cfg, seed):
     init = init_mlp((x.shape[1], cfg.hidden, 10), seed)
     shapes = {k: v.shape for k, v in init.items()}
     # One flat vector, so that each RMSprop step is a handful of operations, not a handful per tensor.
     theta = torch.cat([v.reshape(-1) for v in init.values()]).to(x.device, x.dtype)
     avg_sq = torch.ones_like(theta)  # the paper's RMSprop starts its average at 1, not 0
     onehot = F.one_hot(y, 10).to(x.dtype)
-    gen = torch.Generator().manual_seed(seed + 10_000)
+    gen = torch.Generator().manual_seed(seed + 10_000)  # on the CPU, so every device draws the same noise
     noise = ((torch.rand(cfg.inner_steps, cfg.hidden, generator=gen) * 2 - 1) * cfg.noise).to(x.device, x.dtype)
     losses = []
     for t in range(cfg.inner_steps):
@@ -241,7 +323,8 @@ def inner_train(act, data, cfg=ActConfig(), seed=None):
 def accuracy(act, params, x, y):
     """Test accuracy (%) of the inner MLP ``params`` with activation ``act``, without noise."""
     with torch.no_grad():
-        return 100 * (_forward(params, x, act, 0.0)[2].argmax(-1) == y).float().mean().item()
+        logits = exact_outside(act, lambda a: _forward(params, x, a, 0.0)[2])
+        return 100 * (logits.argmax(-1) == y).float().mean().item()
 
 
 @dataclass

@@ -21,7 +21,7 @@ from torch import nn
 
 from ..layers import StackedConv1d, StackedLinear
 from ..models import _generators
-from ..train import TrainConfig, _batches, default_device
+from ..train import TrainConfig, _batches, default_device, fused
 
 __all__ = ["SSLConfig", "PROJECTORS", "detrend", "augment", "nt_xent", "SimCLR", "SSLRun", "train_ssl",
            "layer_names", "layer_features", "linear_probe", "knn_accuracy", "probe_layers"]
@@ -182,7 +182,7 @@ def train_ssl(x, cfg=SSLConfig(), projectors=PROJECTORS, device=None, log_every=
     device = default_device() if device is None else torch.device(device)
     x = torch.as_tensor(x, dtype=torch.float32, device=device)
     model = SimCLR(projectors, cfg.channels, x.shape[1], cfg.seed).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)  # one pass over all parameters
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=fused(model))  # one pass over all parameters
     per_epoch = -(-len(x) // cfg.batch_size)
     batches = _batches(len(x), TrainConfig(steps=cfg.epochs * per_epoch, batch_size=cfg.batch_size,
                                            shuffle=True, seed=cfg.seed), device)
