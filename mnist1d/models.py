@@ -10,6 +10,7 @@ Inputs are ``(B, length)`` (the same batch for every copy) or ``(n_models, B, le
 outputs are logits of shape ``(n_models, B, n_classes)``. With ``n_models=1`` the
 parameter counts are the paper's: linear 410, MLP 15,210, CNN 5,210, GRU 5,134.
 """
+import inspect
 import math
 
 import torch
@@ -17,6 +18,7 @@ from torch import nn
 
 from .layers import StackedConv1d, StackedLinear, relu_pool, uniform_
 from .recurrence import gru_recurrence
+from .validate import choice, flag, integer
 
 __all__ = ["StackedLinear", "StackedConv1d", "Linear", "MLP", "CNN", "GRU", "PoolCNN", "POOLS", "build",
            "count_parameters"]
@@ -26,24 +28,27 @@ def _generators(n_models, seeds):
     seeds = range(n_models) if seeds is None else list(seeds)
     if len(seeds) != n_models:
         raise ValueError(f"seeds must give one seed per model ({n_models}), got {len(seeds)}")
-    return [torch.Generator().manual_seed(int(s)) for s in seeds]
+    return [torch.Generator().manual_seed(integer(f"seeds[{i}]", s, 0, 2**63 - 1)) for i, s in enumerate(seeds)]
 
 
-def _per_model(x, n_models):
-    """(B, L) -> (M, B, L) as a broadcast view; (M, B, L) passes through."""
+def _per_model(x, n_models, length):
+    """(B, L) -> (M, B, L) as a broadcast view; (M, B, L) passes through. L must be ``length``."""
     if x.dim() == 2:
-        return x.unsqueeze(0).expand(n_models, *x.shape)
-    if x.dim() != 3 or x.shape[0] != n_models:
-        raise ValueError(f"input must be (B, L) or ({n_models}, B, L), got {tuple(x.shape)}")
+        x = x.unsqueeze(0).expand(n_models, *x.shape)
+    if x.dim() != 3 or x.shape[0] != n_models or x.shape[2] != length:
+        raise ValueError(f"input must be (B, {length}) or ({n_models}, B, {length}) for this model, "
+                         f"got {tuple(x.shape)}")
     return x
 
 
 class _Stacked(nn.Module):
     """Shared plumbing: the copy count and per-copy seeded initialisation."""
 
-    def __init__(self, n_models):
+    def __init__(self, n_models, length, n_classes):
         super().__init__()
-        self.n_models = n_models
+        self.n_models = integer("n_models", n_models)
+        self.length = integer("length", length)  # of each input signal
+        self.n_classes = integer("n_classes", n_classes, minimum=2)
 
     def reset_parameters(self, seeds=None):
         generators = _generators(self.n_models, seeds)
@@ -61,12 +66,12 @@ class Linear(_Stacked):
     """Logistic regression: Linear(d_in, n_classes)."""
 
     def __init__(self, n_models=1, d_in=40, n_classes=10, seeds=None):
-        super().__init__(n_models)
+        super().__init__(n_models, integer("d_in", d_in), n_classes)
         self.out = StackedLinear(n_models, d_in, n_classes)
         self.reset_parameters(seeds)
 
     def forward(self, x):
-        return self.out(_per_model(x, self.n_models))
+        return self.out(_per_model(x, self.n_models, self.length))
 
 
 class MLP(_Stacked):
@@ -77,15 +82,16 @@ class MLP(_Stacked):
     """
 
     def __init__(self, n_models=1, width=100, depth=2, residual=True, d_in=40, n_classes=10, seeds=None):
-        super().__init__(n_models)
-        self.residual = residual
+        super().__init__(n_models, integer("d_in", d_in), n_classes)
+        width, depth = integer("width", width), integer("depth", depth)
+        self.residual = flag("residual", residual)
         self.inp = StackedLinear(n_models, d_in, width)
         self.hidden = nn.ModuleList(StackedLinear(n_models, width, width) for _ in range(depth - 1))
         self.out = StackedLinear(n_models, width, n_classes)
         self.reset_parameters(seeds)
 
     def forward(self, x):
-        h = torch.relu(self.inp(_per_model(x, self.n_models)))
+        h = torch.relu(self.inp(_per_model(x, self.n_models, self.length)))
         for layer in self.hidden:
             h = h + torch.relu(layer(h)) if self.residual else torch.relu(layer(h))
         return self.out(h)
@@ -105,18 +111,22 @@ class CNN(_Stacked):
     ReLU after each, flatten, Linear to n_classes (the paper's CNN: c = 25, depth 3)."""
 
     def __init__(self, n_models=1, channels=25, depth=3, length=40, n_classes=10, seeds=None):
-        super().__init__(n_models)
+        super().__init__(n_models, length, n_classes)
+        channels, depth = integer("channels", channels), integer("depth", depth)
         convs = [StackedConv1d(n_models, 1, channels, 5, stride=2, padding=1)]
         convs += [StackedConv1d(n_models, channels, channels, 3, stride=2, padding=1) for _ in range(depth - 1)]
         self.convs = nn.ModuleList(convs)
         for conv in convs:
             length = conv.out_length(length)
+            if length < 1:
+                raise ValueError(f"length {self.length} is too short for depth {depth}: "
+                                 f"every stride-2 convolution halves it")
         self.out = StackedLinear(n_models, channels * length, n_classes)
         self.reset_parameters(seeds)
 
     def features(self, x):
         """Every conv layer's output, (M, B, length_i, channels)."""
-        h = _per_model(x, self.n_models).unsqueeze(-1)
+        h = _per_model(x, self.n_models, self.length).unsqueeze(-1)
         layers = []
         for conv in self.convs:
             h = torch.relu(conv(h))
@@ -141,10 +151,11 @@ class PoolCNN(_Stacked):
     """
 
     def __init__(self, n_models=1, pool="max", channels=20, length=40, n_classes=10, seeds=None):
-        super().__init__(n_models)
-        if pool not in POOLS:
-            raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
-        self.pool = pool
+        super().__init__(n_models, length, n_classes)
+        self.pool = choice("pool", pool, POOLS)
+        channels = integer("channels", channels)
+        if pool != "none" and self.length % 4:
+            raise ValueError(f"length must be a multiple of 4 with pool={pool!r} (two halvings), got {length!r}")
         stride = 2 if pool == "stride" else 1
         self.convs = nn.ModuleList([StackedConv1d(n_models, 1, channels, 3, stride=stride, padding=1),
                                     StackedConv1d(n_models, channels, channels, 3, stride=stride, padding=1)])
@@ -153,7 +164,7 @@ class PoolCNN(_Stacked):
         self.reset_parameters(seeds)
 
     def forward(self, x):
-        h = _per_model(x, self.n_models).unsqueeze(-1)
+        h = _per_model(x, self.n_models, self.length).unsqueeze(-1)
         for conv in self.convs:
             h = conv(h)
             h = torch.relu(h) if self.pool in ("none", "stride") else relu_pool(h, self.pool)
@@ -172,8 +183,8 @@ class GRU(_Stacked):
     """
 
     def __init__(self, n_models=1, hidden=6, length=40, n_classes=10, seeds=None):
-        super().__init__(n_models)
-        self.hidden = hidden
+        super().__init__(n_models, length, n_classes)
+        self.hidden = hidden = integer("hidden", hidden)
         shape = (n_models, 2, 3 * hidden)
         self.weight_ih = nn.Parameter(torch.empty(*shape, 1))
         self.weight_hh = nn.Parameter(torch.empty(*shape, hidden))
@@ -189,7 +200,7 @@ class GRU(_Stacked):
     def _states(self, x):
         """Hidden states straight from the recurrence, (length, M, 2, hidden, B); the
         backward direction (index 1) is stored in its own reading order, last position first."""
-        x = _per_model(x, self.n_models)
+        x = _per_model(x, self.n_models, self.length)
         m, b, length = x.shape
         rec = 2 * m  # recurrence 2m + d is copy m, direction d
         xs = torch.stack([x, x.flip(-1)], 1).reshape(rec, b, length).permute(2, 0, 1).unsqueeze(2)
@@ -229,6 +240,10 @@ def build(name, n_models=1, seeds=None, **kwargs):
     """
     if name not in MODELS:
         raise ValueError(f"model name must be one of {sorted(MODELS)}, got {name!r}")
+    allowed = [p for p in inspect.signature(MODELS[name]).parameters if p not in ("n_models", "seeds")]
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown argument(s) {unknown} for {name!r}; allowed: {allowed}")
     return MODELS[name](n_models=n_models, seeds=seeds, **kwargs)
 
 

@@ -13,7 +13,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["TrainConfig", "default_device", "predict", "to_tensors", "train"]
+from .validate import choice, flag, integer, number
+
+__all__ = ["TrainConfig", "DivergedError", "default_device", "predict", "to_tensors", "train", "check_data"]
 
 
 def default_device():
@@ -23,7 +25,13 @@ def default_device():
 
 @dataclass
 class TrainConfig:
-    """The paper's protocol by default: Adam, lr 1e-2, batch 100 in order, 6000 steps."""
+    """The paper's protocol by default: Adam, lr 1e-2, batch 100 in order, 6000 steps.
+
+    ``on_divergence`` says what happens when a copy's loss becomes NaN or infinite:
+    "raise" (the default) stops with a :class:`DivergedError`; "mark" lets the other
+    copies train on and writes NaN into the diverged copies' history from then on
+    (losses and accuracies alike), so a sweep can treat them as missing.
+    """
     steps: int = 6000
     lr: float = 1e-2
     batch_size: int = 100
@@ -33,20 +41,22 @@ class TrainConfig:
     eval_train: bool = True  # also log accuracy on the whole training set (costly when it is large)
     shuffle: bool = False    # reshuffle the training set every epoch (as DataLoader(shuffle=True))
     seed: int = 0            # of the shuffles
+    on_divergence: str = "raise"  # or "mark"
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "eval_every"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {getattr(self, name)!r}")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr!r}")
+            integer(name, getattr(self, name))
+        integer("seed", self.seed, 0)
+        number("lr", self.lr, low=0, low_open=True)
+        number("momentum", self.momentum, low=0, high=1, high_open=True)
         for name in ("eval_train", "shuffle"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        if self.optimizer not in ("adam", "sgd"):
-            raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
+            flag(name, getattr(self, name))
+        choice("optimizer", self.optimizer, ("adam", "sgd"))
+        choice("on_divergence", self.on_divergence, ("raise", "mark"))
+
+
+class DivergedError(RuntimeError):
+    """A copy's training loss became NaN or infinite (see ``TrainConfig.on_divergence``)."""
 
 
 def to_tensors(dataset, device=None):
@@ -56,8 +66,56 @@ def to_tensors(dataset, device=None):
     Tensors already of that type and on that device are passed through without a copy.
     """
     device = default_device() if device is None else device
-    return {k: torch.as_tensor(dataset[k], dtype=torch.float32 if k.startswith("x") else torch.int64,
-                               device=device) for k in ("x", "y", "x_test", "y_test")}
+    out = {}
+    for k in ("x", "y", "x_test", "y_test"):
+        if k not in dataset:
+            raise ValueError(f"data has no {k!r}: it needs x, y, x_test and y_test")
+        v = torch.as_tensor(dataset[k])
+        if k.startswith("y") and (v.is_floating_point() or v.is_complex() or v.dtype == torch.bool):
+            raise ValueError(f"data[{k!r}] must hold integer class labels, got {v.dtype}")  # not rounded
+        out[k] = v.to(device, torch.float32 if k.startswith("x") else torch.int64)
+    return out
+
+
+def check_data(model, data, cfg=None):
+    """Check a training run's data against the model before any step; ValueError if wrong.
+
+    ``data`` holds ``x`` (N, L) or (M, N, L) floating point, finite; ``y`` (N,) or (M, N)
+    integer labels in [0, n_classes) (for all copies or per copy, whatever the shape of
+    ``x``); the same for ``x_test`` and ``y_test``. L is the
+    model's input length, M its number of copies, and with ``cfg`` the batch size may not
+    exceed N. Reads the labels' range and the inputs' finiteness on the host, once.
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"data must be a dict with x, y, x_test, y_test, got {type(data).__name__}")
+    m, length, classes = model.n_models, model.length, model.n_classes
+    for xk, yk in (("x", "y"), ("x_test", "y_test")):
+        for k in (xk, yk):
+            if k not in data:
+                raise ValueError(f"data has no {k!r}: it needs x, y, x_test and y_test")
+        x, y = torch.as_tensor(data[xk]), torch.as_tensor(data[yk])
+        if x.dim() not in (2, 3) or x.shape[-1] != length or (x.dim() == 3 and x.shape[0] != m):
+            raise ValueError(f"data[{xk!r}] must be (N, {length}) or ({m}, N, {length}) for this model "
+                             f"(length {length}, {m} copies), got {tuple(x.shape)}")
+        n = x.shape[-2]
+        if tuple(y.shape) not in ((n,), (m, n)):  # labels shared by all copies, or one set per copy
+            raise ValueError(f"data[{yk!r}] must have shape ({n},) or ({m}, {n}) (a label per row of "
+                             f"data[{xk!r}], for all copies or per copy), got {tuple(y.shape)}")
+        if not x.is_floating_point():
+            raise ValueError(f"data[{xk!r}] must hold floating-point numbers, got {x.dtype}")
+        if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+            raise ValueError(f"data[{yk!r}] must hold integer class labels, got {y.dtype}")
+        if x.shape[-2] == 0:
+            raise ValueError(f"data[{xk!r}] has no examples")
+        low, high = int(y.min()), int(y.max())
+        if low < 0 or high >= classes:
+            raise ValueError(f"data[{yk!r}] must be labels in [0, {classes - 1}] for a model with "
+                             f"n_classes={classes}, got values from {low} to {high}")
+        if not bool(torch.isfinite(x).all()):
+            raise ValueError(f"data[{xk!r}] contains NaN or infinite values")
+    if cfg is not None and cfg.batch_size > data["x"].shape[-2]:
+        raise ValueError(f"batch_size must be at most the number of training examples "
+                         f"({data['x'].shape[-2]}), got {cfg.batch_size}")
 
 
 def _per_copy_loss(logits, y):
@@ -164,6 +222,11 @@ def train(model, data, cfg=None, device=None):
         (on the whole training set).
     """
     cfg = TrainConfig() if cfg is None else cfg
+    if not isinstance(cfg, TrainConfig):
+        raise ValueError(f"cfg must be a TrainConfig, got {type(cfg).__name__}")
+    if not isinstance(model, torch.nn.Module) or not hasattr(model, "n_models"):
+        raise ValueError(f"model must be a stack of copies from mnist1d.models.build, got {type(model).__name__}")
+    check_data(model, data, cfg)
     device = default_device() if device is None else device
     if torch.device(device).type == "cpu":  # glibc tuning for CPU tensors; nothing to do on a GPU
         _keep_freed_memory()
@@ -173,18 +236,58 @@ def train(model, data, cfg=None, device=None):
     n = d["x"].shape[-2]
     hist = {k: [] for k in ("step", "train_loss", "test_loss", "test_acc") + ("train_acc",) * cfg.eval_train}
     running, since = torch.zeros(model.n_models, device=device), 0
+    # This interval's losses stay on the device; they are read only to find the step at
+    # which a copy diverged, so watching for divergence costs no host read per step.
+    recent = torch.empty(cfg.eval_every, model.n_models, device=device)
+    diverged = np.zeros(model.n_models, bool)
     for step, rows in enumerate(_batches(n, cfg, device), 1):
         losses = _losses(model, d["x"][..., rows, :], d["y"][..., rows])
         opt.zero_grad(set_to_none=True)
         losses.sum().backward()
         opt.step()
         running += losses.detach()
+        recent[since] = losses.detach()
         since += 1
         if step % cfg.eval_every == 0 or step == cfg.steps:
             _log(hist, step, running / since, model, d)
+            _watch_divergence(hist, recent[:since], step, diverged, cfg)
             running.zero_()
             since = 0
     return {k: np.asarray(v) for k, v in hist.items()}
+
+
+def _watch_divergence(hist, recent, step, diverged, cfg):
+    """After an evaluation: stop, or mark the copies whose loss has stopped being finite.
+
+    recent : (since, M) tensor, the training losses of the interval ending at ``step``.
+    diverged : (M,) bool, copies already marked; updated in place.
+    """
+    bad = ~(np.isfinite(hist["train_loss"][-1]) & np.isfinite(hist["test_loss"][-1]))
+    new = np.flatnonzero(bad & ~diverged)
+    if len(new) and cfg.on_divergence == "raise":
+        raise DivergedError(_divergence_message(hist, recent.cpu().numpy(), step, new, cfg))
+    diverged |= bad
+    for key in ("train_loss", "test_loss", "test_acc", "train_acc"):
+        if key in hist and diverged.any():
+            hist[key][-1] = np.where(diverged, np.nan, hist[key][-1])
+
+
+def _divergence_message(hist, recent, step, copies, cfg):
+    first = step - len(recent) + 1  # the interval's first step
+    lines = []
+    for c in copies:
+        rows = np.flatnonzero(~np.isfinite(recent[:, c]))
+        if not len(rows):
+            lines.append(f"copy {c}: training loss finite, test loss {hist['test_loss'][-1][c]} at step {step}")
+            continue
+        r = rows[0]
+        last = (f"{recent[r - 1, c]:.4g} at step {first + r - 1}" if r else
+                f"{hist['train_loss'][-2][c]:.4g} (mean up to step {first - 1})" if len(hist["train_loss"]) > 1
+                else "none")
+        lines.append(f"copy {c}: loss {recent[r, c]} at step {first + r}; last finite loss {last}")
+    return (f"training diverged ({len(copies)} of {len(hist['train_loss'][-1])} copies):\n  " + "\n  ".join(lines)
+            + f"\nLower the learning rate (lr={cfg.lr}), or pass TrainConfig(on_divergence='mark') to train "
+            "the other copies on, with the diverged ones NaN in the history.")
 
 
 @functools.cache

@@ -7,8 +7,9 @@ backward; the training loop (every step of it, for plain, shuffled, masked and p
 stacks) up to its evaluation, which reads numbers on the host and so is replaced here;
 chapter 4's masks; chapter 6's learning-rate unroll and activation inner loop, forward and
 meta-gradient; chapter 7's views, loss and encoders. Not audited: the host reads
-between steps (evaluation, a round's mask counts, the once-per-run check of the
-activation table), which ``meta`` cannot answer; tests/test_cuda.py runs those on a GPU.
+outside the steps (the data check before training, evaluation, a round's mask counts, the
+once-per-run check of the activation table), which ``meta`` cannot answer;
+tests/test_cuda.py runs those on a GPU.
 """
 import pytest
 import torch
@@ -77,8 +78,11 @@ def test_worker_threads_only_on_the_cpu():
 
 @pytest.fixture
 def meta_log(monkeypatch):
-    """Replace the training loop's evaluation (host reads) by a record of what it was given."""
+    """Replace the training loop's host-side parts (the data check before training, and the
+    evaluation with its divergence watch) by a record of what the evaluation was given."""
     seen = []
+    monkeypatch.setattr(train_mod, "check_data", lambda model, data, cfg=None: None)
+    monkeypatch.setattr(train_mod, "_watch_divergence", lambda *args: None)  # reads the logged losses
 
     def log(hist, step, train_loss, model, d):
         seen.append((step, train_loss.device.type, {p.device.type for p in model.parameters()}))

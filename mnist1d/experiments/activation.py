@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..validate import integer, number
 from .metalearn import init_mlp
 
 __all__ = ["ActConfig", "BASELINES", "g_and_slope", "TableActivation", "exact_outside", "learned", "piecewise_linear",
@@ -53,14 +54,17 @@ class ActConfig:
     g_seed: int = 0             # g's initial weights
 
     def __post_init__(self):
-        for name in ("hidden", "inner_steps", "batch_size", "last", "g_hidden", "meta_steps"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.last > self.inner_steps:
-            raise ValueError(f"last must be at most inner_steps ({self.inner_steps}), got {self.last}")
-        if self.grid_points < 2 or self.grid_range <= 0:
-            raise ValueError(f"grid_points must be at least 2 and grid_range positive, "
-                             f"got {self.grid_points} and {self.grid_range}")
+        for name in ("hidden", "inner_steps", "batch_size", "g_hidden", "meta_steps"):
+            integer(name, getattr(self, name))
+        integer("last", self.last, 1, self.inner_steps)
+        integer("grid_points", self.grid_points, 2)
+        for name in ("seed", "g_seed"):
+            integer(name, getattr(self, name), 0)
+        for name in ("inner_lr", "meta_lr", "clip", "grid_range"):
+            number(name, getattr(self, name), low=0, low_open=True)
+        number("rms_decay", self.rms_decay, 0, 1, high_open=True)
+        for name in ("noise", "g_scale"):
+            number(name, getattr(self, name), low=0)
 
 
 # Each activation maps pre-activations h to (f(h), f'(h)): the inner gradient needs the slope.

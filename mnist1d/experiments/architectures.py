@@ -5,6 +5,7 @@ Every family trains as one stack of copies (one per dataset and seed), so a fami
 """
 import numpy as np
 
+from .. import validate
 from .runs import FamilyRuns, train_stacks
 
 __all__ = ["FAMILIES", "FamilyRuns", "stack_datasets", "train_families"]
@@ -21,7 +22,14 @@ def stack_datasets(datasets, seeds):
         Each with ``x``, ``y``, ``x_test``, ``y_test`` of equal shapes across datasets.
     seeds : sequence of int
     """
+    if not isinstance(datasets, dict) or not datasets:
+        raise ValueError(f"datasets must be a non-empty dict of name -> dataset dict, got {datasets!r}")
+    seeds = validate.seeds("seeds", seeds)
     names = list(datasets)
+    for k in ("x", "y", "x_test", "y_test"):
+        shapes = {name: np.shape(d[k]) if k in d else None for name, d in datasets.items()}
+        if len(set(shapes.values())) != 1 or None in shapes.values():
+            raise ValueError(f"every dataset must have {k!r}, of one shape for all; got {shapes}")
     columns = [(name, seed) for name in names for seed in seeds]
     data = {k: np.stack([datasets[name][k] for name, _ in columns]) for k in ("x", "y", "x_test", "y_test")}
     return data, columns

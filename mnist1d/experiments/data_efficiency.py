@@ -10,6 +10,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..data import get_dataset_args, make_dataset
+from .. import validate
 from ..models import POOLS
 from .runs import train_stacks
 
@@ -69,6 +70,7 @@ def stack_sizes(datasets, seeds=(0,), batch_size=100):
     columns : list of (int, int)
         (size, seed) per copy.
     """
+    seeds = validate.seeds("seeds", seeds)
     sizes = list(datasets)
     bad = [n for n in sizes if n % batch_size]
     if bad:

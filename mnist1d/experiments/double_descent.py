@@ -19,7 +19,9 @@ import torch
 from ..data import make_dataset
 from ..layers import StackedConv1d, StackedLinear
 from ..models import CNN, build, count_parameters
+from .. import validate
 from ..train import TrainConfig, to_tensors, train
+from ..validate import integer, number
 from .runs import run_parallel
 
 __all__ = ["DATA_ARGS", "NOISE", "MLP_WIDTHS", "CNN_CHANNELS", "STEPS_PER_EPOCH", "SGD_CONFIG", "SIZE_KEYS",
@@ -54,8 +56,8 @@ def noisy_labels(y, fraction=NOISE, n_classes=10, seed=0):
 
     Returns a new array; ``y`` itself is left alone.
     """
-    if not 0 <= fraction <= 1:
-        raise ValueError(f"fraction must be in [0, 1], got {fraction!r}")
+    number("fraction", fraction, 0, 1)
+    integer("n_classes", n_classes, 2)
     rng = np.random.default_rng(seed)
     y = np.array(y, copy=True)
     redraw = rng.random(len(y)) < fraction
@@ -173,6 +175,7 @@ class Sweep:
     test_error: dict        # label set -> (T, R, S) error (%) on the clean test set; NaN past n_seeds
     groups: list            # the sizes trained together in each stack
     seconds: float          # wall time of the sweep
+    diverged: dict = None   # label set -> (S,) runs per size whose training diverged (NaN in the errors)
 
     def error(self, which, label, step=-1):
         """Errors (%) averaged over each size's seeds at log index ``step`` (default: the end), (S,)."""
@@ -183,6 +186,17 @@ class Sweep:
         if which not in ("train", "test"):
             raise ValueError(f"which must be 'train' or 'test', got {which!r}")
         return (self.train_error if which == "train" else self.test_error)[label][step]
+
+
+def _check_label_sets(label_sets, data):
+    if not isinstance(label_sets, dict) or not label_sets:
+        raise ValueError(f"label_sets must be a non-empty dict of name -> labels (N,), got {label_sets!r}")
+    n = len(data["x"])
+    for k, y in label_sets.items():
+        y = np.asarray(y)
+        if y.shape != (n,) or y.dtype.kind not in "iu" or y.min() < 0 or y.max() > 9:
+            raise ValueError(f"label_sets[{k!r}] must be {n} integer labels in [0, 9] (one per row of data['x']), "
+                             f"got shape {y.shape}, dtype {y.dtype}")
 
 
 def _seed(first_seed, n_sizes, replicate, i):
@@ -233,7 +247,11 @@ def sweep(name, sizes, data, label_sets, cfg=SGD_CONFIG, n_seeds=1, first_seed=0
     """
     if name not in SIZE_KEYS:
         raise ValueError(f"name must be one of {sorted(SIZE_KEYS)}, got {name!r}")
-    sizes = sorted(sizes)
+    sizes = sorted(validate.seeds("sizes", sizes))
+    if sizes[0] < 1:
+        raise ValueError(f"sizes must be integers >= 1, got {sizes!r}")
+    integer("first_seed", first_seed, 0)
+    _check_label_sets(label_sets, data)
     counts = _seed_counts(n_seeds, sizes)
     index = {s: i for i, s in enumerate(sizes)}
     labels = tuple(label_sets)
@@ -263,15 +281,20 @@ def sweep(name, sizes, data, label_sets, cfg=SGD_CONFIG, n_seeds=1, first_seed=0
     steps = hists[0]["step"]
     err = {which: {k: np.full((len(steps), max(counts.values()), len(sizes)), np.nan) for k in labels}
            for which in ("train", "test")}
+    diverged = {k: np.zeros(len(sizes), int) for k in labels}
     for g, hist in hists.items():
         for which in ("train", "test"):
             e = 100 * (1 - hist[f"{which}_acc"].reshape(len(steps), len(labels), len(runs[g])))
             for i, k in enumerate(labels):
                 for c, (r, s) in enumerate(runs[g]):
                     err[which][k][:, r, index[s]] = e[:, i, c]
+                    # with TrainConfig(on_divergence="mark"), a diverged run is NaN: missing, as a seed not run
+                    diverged[k][index[s]] += which == "test" and np.isnan(e[-1, i, c])
+    if log is not None and any(d.any() for d in diverged.values()):
+        log(f"{name}: " + ", ".join(f"{k} {d.sum()}" for k, d in diverged.items()) + " runs diverged, left out")
     parameters = [count_parameters(build(name, **{SIZE_KEYS[name]: s}, **MODEL_ARGS[name])) for s in sizes]
     return Sweep(name, np.array(sizes), np.array(parameters), np.array([counts[s] for s in sizes]), labels,
-                 steps, err["train"], err["test"], groups, time.perf_counter() - t0)
+                 steps, err["train"], err["test"], groups, time.perf_counter() - t0, diverged)
 
 
 def descent(sizes, train_error, test_error, fit=1.0):
@@ -287,10 +310,12 @@ def descent(sizes, train_error, test_error, fit=1.0):
         size to any larger one); ``last`` (test error of the largest size).
     """
     sizes, train_error, test_error = map(np.asarray, (sizes, train_error, test_error))
+    if np.isnan(test_error).all():
+        raise ValueError("test_error has no values (every run diverged?)")
     below = np.flatnonzero(train_error < fit)
-    running_min = np.minimum.accumulate(test_error)
+    running_min = np.fmin.accumulate(test_error)  # a size with no runs (NaN) is skipped
     rise = test_error - running_min
-    p = int(np.argmax(rise))
+    p = int(np.nanargmax(rise))
     return {"threshold": int(sizes[below[0]]) if len(below) else None, "peak": int(sizes[p]),
             "peak_error": float(test_error[p]), "min_before": float(running_min[p]),
             "last": float(test_error[-1]), "max_rise": float(rise[p])}

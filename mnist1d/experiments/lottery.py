@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from .. import validate
 from ..models import build
 from ..train import TrainConfig, train
+from ..validate import integer
 
 __all__ = ["MLP_ARGS", "SEARCH_CONFIG", "ABLATION_CONFIG", "ORDERS", "ARMS", "prunable", "layer_sizes",
            "keep_counts", "apply_masks", "get_masks", "magnitude_masks", "random_masks", "TicketSearch",
@@ -222,7 +224,8 @@ def find_tickets(data, densities, seeds=(0,), cfg=SEARCH_CONFIG, mask_seed=0, de
     densities = [float(d) for d in densities]
     if len(densities) < 2 or densities[0] != 1 or min(densities) <= 0 or any(np.diff(densities) >= 0):
         raise ValueError(f"densities must start at 1 and decrease strictly, staying > 0; got {densities!r}")
-    seeds = tuple(int(s) for s in seeds)
+    seeds = validate.seeds("seeds", seeds)
+    integer("mask_seed", mask_seed, 0)
     n = len(seeds)
     generator = torch.Generator().manual_seed(mask_seed)
     model = build("mlp", n_models=n, seeds=seeds, **MLP_ARGS)

@@ -22,6 +22,7 @@ from torch.func import grad_and_value, vmap
 
 from ..data import make_dataset
 from ..train import to_tensors
+from ..validate import integer, number
 
 __all__ = ["LR_DATA_ARGS", "DATA_ARGS", "LRConfig", "init_mlp", "mlp", "unroll_sgd", "LRRun", "learn_lr",
            "lr_landscape", "make_data", "graph_bytes"]
@@ -39,6 +40,22 @@ def make_data(args=DATA_ARGS, device=None):
     return to_tensors(make_dataset(args), device)
 
 
+def _check_lrs(name, lrs):
+    values = np.asarray(lrs, dtype=float) if np.ndim(lrs) == 1 else np.array([])
+    if not len(values) or not (np.isfinite(values) & (values > 0)).all():
+        raise ValueError(f"{name} must be a non-empty sequence of finite numbers > 0, got {lrs!r}")
+
+
+def _check_inner_data(data, cfg):
+    """The inner network's data: x (N, 40) floats, y (N,) labels in [0, 9], N >= batch_size."""
+    x, y = data["x"], data["y"]
+    if x.dim() != 2 or y.shape != x.shape[:1]:
+        raise ValueError(f"data['x'] must be (N, L) and data['y'] (N,), got {tuple(x.shape)} and {tuple(y.shape)}")
+    if len(x) < cfg.batch_size:
+        raise ValueError(f"batch_size must be at most the number of training examples ({len(x)}), "
+                         f"got {cfg.batch_size}")
+
+
 def _inner_params(data, cfg):
     """The inner MLP's initial parameters, on the data's device."""
     return {k: v.to(data["x"].device) for k, v in init_mlp((data["x"].shape[1], cfg.hidden, 10), cfg.seed).items()}
@@ -53,6 +70,12 @@ class LRConfig:
     meta_lr: float = 0.3
     meta_steps: int = 50
     seed: int = 0  # the inner network's initial weights, the same for every outer step
+
+    def __post_init__(self):
+        for name in ("hidden", "inner_steps", "batch_size", "meta_steps"):
+            integer(name, getattr(self, name))
+        number("meta_lr", self.meta_lr, low=0, low_open=True)
+        integer("seed", self.seed, 0)
 
 
 def init_mlp(sizes, seed=0):
@@ -139,9 +162,9 @@ def learn_lr(initial_lrs, data, cfg=LRConfig()):
     LRRun
     """
     t0 = time.perf_counter()
+    _check_lrs("initial_lrs", initial_lrs)
+    _check_inner_data(data, cfg)
     lrs = torch.tensor(initial_lrs, dtype=torch.float32, device=data["x"].device)
-    if lrs.dim() != 1 or not len(lrs) or not (lrs > 0).all():
-        raise ValueError(f"initial_lrs must be a non-empty sequence of positive numbers, got {initial_lrs!r}")
     params = _inner_params(data, cfg)
     meta = vmap(_meta_loss, in_dims=(0, None, None, None, None))
     history, losses = [lrs.clone()], []
@@ -157,6 +180,8 @@ def learn_lr(initial_lrs, data, cfg=LRConfig()):
 
 def lr_landscape(lrs, data, cfg=LRConfig()):
     """The meta-loss at each learning rate of ``lrs`` (L,), without gradients: (L,)."""
+    _check_lrs("lrs", lrs)
+    _check_inner_data(data, cfg)
     params = _inner_params(data, cfg)
     with torch.no_grad():
         # grad_and_value still differentiates the inner loss; no_grad only drops the outer graph.

@@ -38,8 +38,14 @@ class FamilyRuns:
         """The (T, seeds) columns of history ``key`` that were trained on ``dataset``."""
         return self.history[key][:, self.copies(dataset)]
 
+    @property
+    def diverged(self):
+        """Indices of the copies whose training diverged (``TrainConfig(on_divergence="mark")``):
+        their history is NaN from then on."""
+        return [int(j) for j in np.flatnonzero(np.isnan(self.history["test_acc"][-1]))]
+
     def final(self, key="test_acc"):
-        """Last logged value per copy, as {dataset: array over seeds}."""
+        """Last logged value per copy, as {dataset: array over seeds}; NaN for a diverged copy."""
         return {d: self.select(key, d)[-1] for d in dict.fromkeys(d for d, _ in self.columns)}
 
 
@@ -68,6 +74,11 @@ def train_stacks(specs, data, columns, cfg=None, device=None, log=print, workers
         In the order of ``specs``.
     """
     cfg = TrainConfig() if cfg is None else cfg
+    if not isinstance(specs, dict) or not specs:
+        raise ValueError(f"specs must be a non-empty dict of label -> (model name, kwargs), got {specs!r}")
+    if np.ndim(data["x"]) != 3 or len(columns) != np.shape(data["x"])[0]:
+        raise ValueError(f"columns must give one (dataset, seed) per copy in data['x'] (M, N, L): "
+                         f"{len(columns)} columns for data['x'] of shape {np.shape(data['x'])}")
     # Once for all stacks: chapter 3's repeated training sets are 100,000 rows per copy.
     data = to_tensors(data, device)
 
@@ -79,8 +90,11 @@ def train_stacks(specs, data, columns, cfg=None, device=None, log=print, workers
         run = FamilyRuns(label, columns, history, predict(model, data["x_test"]),
                          count_parameters(model), time.perf_counter() - t0, model)
         if log is not None:
-            accs = ", ".join(f"{k} {100 * v.mean():.1f}%" for k, v in run.final().items())
-            log(f"{label:>6}: {len(columns)} copies, {cfg.steps} steps in {run.seconds:5.1f} s; test accuracy {accs}")
+            accs = ", ".join(f"{k} {100 * np.nanmean(v):.1f}%" if not np.isnan(v).all() else f"{k} -"
+                             for k, v in run.final().items())
+            lost = f" ({len(run.diverged)} diverged, left out)" if run.diverged else ""
+            log(f"{label:>6}: {len(columns)} copies, {cfg.steps} steps in {run.seconds:5.1f} s; "
+                f"test accuracy {accs}{lost}")
         return run
 
     runs = run_parallel([functools.partial(one, label) for label in specs], workers, device)

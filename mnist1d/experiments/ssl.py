@@ -22,6 +22,7 @@ from torch import nn
 from ..layers import StackedConv1d, StackedLinear
 from ..models import _generators
 from ..train import TrainConfig, _batches, default_device, fused
+from ..validate import integer, number
 
 __all__ = ["SSLConfig", "PROJECTORS", "detrend", "augment", "nt_xent", "SimCLR", "SSLRun", "train_ssl",
            "layer_names", "layer_features", "linear_probe", "knn_accuracy", "probe_layers"]
@@ -45,14 +46,12 @@ class SSLConfig:
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "max_roll", "channels"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+            integer(name, getattr(self, name))
+        integer("seed", self.seed, 0)
         for name in ("lr", "temperature"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+            number(name, getattr(self, name), low=0, low_open=True)
         for name in ("slope_sd", "offset_sd"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}")
+            number(name, getattr(self, name), low=0)
 
 
 def _centred_time(length, like):
@@ -181,6 +180,10 @@ def train_ssl(x, cfg=SSLConfig(), projectors=PROJECTORS, device=None, log_every=
     t0 = time.perf_counter()
     device = default_device() if device is None else torch.device(device)
     x = torch.as_tensor(x, dtype=torch.float32, device=device)
+    if x.dim() != 2 or len(x) < cfg.batch_size:
+        raise ValueError(f"x must be (N, L) signals with N >= batch_size ({cfg.batch_size}), got {tuple(x.shape)}")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("x contains NaN or infinite values")
     model = SimCLR(projectors, cfg.channels, x.shape[1], cfg.seed).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=fused(model))  # one pass over all parameters
     per_epoch = -(-len(x) // cfg.batch_size)
