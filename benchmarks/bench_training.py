@@ -13,51 +13,26 @@ import time
 
 import torch
 import torch.nn.functional as F
-from torch import nn
-
+from mnist1d import paper_models
 from mnist1d.data import make_dataset
 from mnist1d.models import build
-from mnist1d.train import _keep_freed_memory, to_tensors
-
-
-class PaperGRU(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.rnn = nn.GRU(1, 6, batch_first=True, bidirectional=True)
-        self.out = nn.Linear(480, 10)
-
-    def forward(self, x):
-        return self.out(self.rnn(x.unsqueeze(-1))[0].flatten(1))
-
-
-def paper_pool_cnn(pool):
-    """Chapter 3's CNN with torch.nn layers (pool: "none", "stride", "max", "avg" or "l2")."""
-    stride = 2 if pool == "stride" else 1
-    layers = [nn.Unflatten(1, (1, 40))]
-    for c_in in (1, 20):
-        layers += [nn.Conv1d(c_in, 20, 3, stride, 1), nn.ReLU()]
-        layers += {"max": [nn.MaxPool1d(2)], "avg": [nn.AvgPool1d(2)], "l2": [nn.LPPool1d(2, 2)]}.get(pool, [])
-    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(800 if pool == "none" else 200, 10))
+from mnist1d.train import TrainConfig, _keep_freed_memory, to_tensors, train
 
 
 def paper_model(name, **kwargs):
-    if name == "pool_cnn":
-        return paper_pool_cnn(**kwargs)
-    if name == "cnn":
-        return nn.Sequential(nn.Unflatten(1, (1, 40)), nn.Conv1d(1, 25, 5, 2, 1), nn.ReLU(),
-                             nn.Conv1d(25, 25, 3, 2, 1), nn.ReLU(), nn.Conv1d(25, 25, 3, 2, 1), nn.ReLU(),
-                             nn.Flatten(), nn.Linear(125, 10))
-    if name == "mlp":
-        class MLP(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.a, self.b, self.c = nn.Linear(40, 100), nn.Linear(100, 100), nn.Linear(100, 10)
+    """The plain torch.nn model (mnist1d.paper_models) for a stacked model's name."""
+    return {"linear": paper_models.Linear, "mlp": paper_models.MLP, "cnn": paper_models.CNN,
+            "gru": paper_models.GRU, "pool_cnn": paper_models.PoolCNN}[name](**kwargs)
 
-            def forward(self, x):
-                h = torch.relu(self.a(x))
-                return self.c(h + torch.relu(self.b(h)))
-        return MLP()
-    return PaperGRU()
+
+def train_steps_per_second(model, d, steps):
+    """Steps per second of mnist1d.train.train itself (argument checks, divergence watch, one
+    evaluation at the end), for comparison with the bare loop above."""
+    cfg = TrainConfig(steps=steps, eval_every=steps, eval_train=False)
+    train(model, d, TrainConfig(steps=10, eval_every=10, eval_train=False), device="cpu")  # warm-up
+    t0 = time.perf_counter()
+    train(model, d, cfg, device="cpu")
+    return steps / (time.perf_counter() - t0)
 
 
 def steps_per_second(model, d, steps):
@@ -104,6 +79,13 @@ def main():
         print(f"{label}: one torch.nn model {one:6.1f} steps/s; {n} in a row {one / n:6.1f} steps/s of all {n}; "
               f"{n} together {together:6.1f} steps/s -> {together / (one / n):.1f}x faster than in a row{target}; "
               f"(stacked engine with 1 copy: {stacked_one:6.1f} steps/s)")
+    print("mnist1d.train.train (checks, divergence watch, one evaluation) against the bare loop, same stack:")
+    for name in ("cnn", "mlp", "gru"):
+        steps = a.steps if name != "gru" else a.steps // 3
+        bare = steps_per_second(build(name, n_models=a.models), d, steps)
+        full = train_steps_per_second(build(name, n_models=a.models), d, steps)
+        print(f"{name} x {a.models}: bare loop {bare:6.1f} steps/s, train() {full:6.1f} steps/s -> "
+              f"train() takes {bare / full:.3f}x the bare loop's time")
 
 
 if __name__ == "__main__":
