@@ -1,20 +1,25 @@
-"""Student notebooks from the book's chapters: ``python -m mnist1d.assignments book/ OUTDIR``.
+"""Student notebooks from the book's chapters: ``python -m mnist1d.assignments
+book/ OUTDIR``.
 
-In a chapter, an exercise is a markdown cell holding an ``{exercise}`` directive with a
-``:label:``, and its solution runs from the cell that opens ``{solution-start} label`` to the
-cell that closes it with ``{solution-end}`` (sphinx-exercise's gated syntax); the code cells
-in between are tagged ``solution``. A *student* notebook replaces each solution with one code
-cell that repeats the exercise as comments and does nothing when run, so the rest of the
-chapter still runs; every output is cleared. An *instructor* notebook keeps the solutions
-and clears the outputs.
+In a chapter, an exercise is a markdown cell holding an ``{exercise}``
+directive with a ``:label:``, and its solution runs from the cell that opens
+``{solution-start} label`` to the cell that closes it with ``{solution-end}``
+(sphinx-exercise's gated syntax); the code cells in between are tagged
+``solution``. A *student* notebook replaces each solution with one code cell
+that repeats the exercise as comments and does nothing when run, so the rest of
+the chapter still runs; every output is cleared. An *instructor* notebook keeps
+the solutions and clears the outputs.
 
-CI runs each chapter as a *rehearsal* notebook: the student notebook top to bottom, then the
-chapter's solutions, in one kernel (see :func:`rehearsal_notebook`).
+CI runs each chapter as a *rehearsal* notebook: the student notebook top to
+bottom, then the chapter's solutions, in one kernel (see
+:func:`rehearsal_notebook`).
 """
+
 import argparse
 import copy
 import json
 import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -23,12 +28,22 @@ import nbformat
 
 START = re.compile(r"```\{solution-start\}\s+([\w-]+)")
 END = re.compile(r"```\{solution-end\}\s*```")
-EXERCISE = re.compile(r"```\{exercise\}[^\n]*\n:label: ([\w-]+)\n(.*?)```", re.S)
+EXERCISE = re.compile(
+    r"```\{exercise\}[^\n]*\n:label: ([\w-]+)\n(.*?)```", re.S
+)
 RUNTIME = re.compile(r"chapter ran in (\d+) s")
-CHAPTER_GLOB = "[0-9][0-9]_*.ipynb"  # 01_building_mnist1d.ipynb, ...; other pages are not chapters
+# 01_building_mnist1d.ipynb, ...; other pages are not chapters
+CHAPTER_GLOB = "[0-9][0-9]_*.ipynb"
 
-__all__ = ["student_notebook", "instructor_notebook", "rehearsal_notebook", "write_assignments",
-           "Chapter", "chapter_overview", "overview_markdown"]
+__all__ = [
+    "student_notebook",
+    "instructor_notebook",
+    "rehearsal_notebook",
+    "write_assignments",
+    "Chapter",
+    "chapter_overview",
+    "overview_markdown",
+]
 
 
 def _clear(nb):
@@ -40,19 +55,30 @@ def _clear(nb):
 
 
 def _stub(label, statement):
-    lines = [f"# Exercise {label}: your solution here. The exercise asks:", "#"]
-    lines += [f"#   {line}".rstrip() for line in statement.strip().splitlines() if not line.startswith(":")]
+    lines = [
+        f"# Exercise {label}: your solution here. The exercise asks:",
+        "#",
+    ]
+    for line in statement.strip().splitlines():
+        if line.startswith(":"):
+            continue
+        # long lines wrapped to the book's column, keeping their indentation
+        indent = line[: len(line) - len(line.lstrip())]
+        parts = textwrap.wrap(line, 75, subsequent_indent=indent) or [""]
+        lines += [f"#   {part}".rstrip() for part in parts]
     return nbformat.v4.new_code_cell("\n".join(lines + ["", "..."]))
 
 
 def student_notebook(nb, name="notebook"):
-    """A copy of ``nb`` with each solution replaced by a runnable stub and outputs cleared.
+    """A copy of ``nb`` with each solution replaced by a runnable stub and
+    outputs cleared.
 
     Raises
     ------
     ValueError
-        If a solution is not closed, has no exercise before it, or a ``solution``-tagged
-        cell lies outside a solution (it would leak into the student notebook).
+        If a solution is not closed, has no exercise before it, or a
+        ``solution``-tagged cell lies outside a solution (it would leak into
+        the student notebook).
     """
     out = copy.deepcopy(nb)
     statements, cells, label = {}, [], None
@@ -63,25 +89,32 @@ def student_notebook(nb, name="notebook"):
         if label is None and start:
             label = start[1]
             if label not in statements:
-                raise ValueError(f"{name}: solution {label!r} has no exercise before it")
-            before = text[:start.start()].strip()
+                raise ValueError(
+                    f"{name}: solution {label!r} has no exercise before it"
+                )
+            before = text[: start.start()].strip()
             if before:
                 cells.append(nbformat.v4.new_markdown_cell(before))
-            text = text[start.end():]
+            text = text[start.end() :]
         if label is not None:
             end = END.search(text)
             if end:
                 cells.append(_stub(label, statements[label]))
-                after = text[end.end():].strip()
+                after = text[end.end() :].strip()
                 if after:
                     cells.append(nbformat.v4.new_markdown_cell(after))
                 label = None
             continue
         if "solution" in cell.metadata.get("tags", []):
-            raise ValueError(f"{name}: a cell tagged 'solution' lies outside {{solution-start}} / {{solution-end}}")
+            raise ValueError(
+                f"{name}: a cell tagged 'solution' lies outside "
+                f"{{solution-start}} / {{solution-end}}"
+            )
         cells.append(cell)
     if label is not None:
-        raise ValueError(f"{name}: solution {label!r} is never closed with {{solution-end}}")
+        raise ValueError(
+            f"{name}: solution {label!r} is never closed with {{solution-end}}"
+        )
     out.cells = cells
     return _clear(out)
 
@@ -92,20 +125,23 @@ def instructor_notebook(nb):
 
 
 def rehearsal_notebook(nb, name="notebook"):
-    """The student notebook, then the chapter's own solutions, as one notebook for nbval.
+    """The student notebook, then the chapter's own solutions, as one notebook
+    for nbval.
 
-    A student notebook and its chapter share every cell before the first solution. Running
-    that common part once, then the rest of the student notebook (stubs in place of the
-    solutions), then the rest of the chapter (the solutions, with their stored outputs) runs
-    every cell of both notebooks in order in one kernel, for the cost of the chapter alone.
-    The student's cells run in exactly the state a student's kernel would be in: no solution
-    has run yet. The chapter's own cells keep their outputs, so nbval still compares them.
+    A student notebook and its chapter share every cell before the first
+    solution. Running that common part once, then the rest of the student
+    notebook (stubs in place of the solutions), then the rest of the chapter
+    (the solutions, with their stored outputs) runs every cell of both
+    notebooks in order in one kernel, for the cost of the chapter alone. The
+    student's cells run in exactly the state a student's kernel would be in: no
+    solution has run yet. The chapter's own cells keep their outputs, so nbval
+    still compares them.
 
     Returns
     -------
     nbformat.NotebookNode
-        ``prefix + student rest + chapter rest``; the student's cells carry the metadata
-        ``{"mnist1d": {"rehearsal": "student"}}`` and new ids.
+        ``prefix + student rest + chapter rest``; the student's cells carry the
+        metadata ``{"mnist1d": {"rehearsal": "student"}}`` and new ids.
     """
     student = student_notebook(nb, name)
     shared = 0
@@ -116,17 +152,20 @@ def rehearsal_notebook(nb, name="notebook"):
     out = copy.deepcopy(nb)
     rest = student.cells[shared:]
     for i, cell in enumerate(rest):
-        cell.id = f"student-{i}"  # the timing cell appears twice; ids must stay unique
+        # the timing cell appears twice; ids must stay unique
+        cell.id = f"student-{i}"
         cell.metadata["mnist1d"] = {"rehearsal": "student"}
     out.cells = out.cells[:shared] + rest + out.cells[shared:]
     return out
 
 
 def write_assignments(book_dir, out_dir, instructor=False, rehearsal=False):
-    """Write ``out_dir/student/*.ipynb`` (and ``instructor/``, ``rehearsal/``) for every chapter.
+    """Write ``out_dir/student/*.ipynb`` (and ``instructor/``, ``rehearsal/``)
+    for every chapter.
 
-    Student and instructor notebooks are plain (:func:`mnist1d.plain.plain_notebook`): the
-    chapter's glued values written in, citations as text, exercises as plain Markdown.
+    Student and instructor notebooks are plain
+    (:func:`mnist1d.plain.plain_notebook`): the chapter's glued values written
+    in, citations as text, exercises as plain Markdown.
 
     Returns
     -------
@@ -138,16 +177,26 @@ def write_assignments(book_dir, out_dir, instructor=False, rehearsal=False):
 
     chapters = sorted(Path(book_dir).glob(CHAPTER_GLOB))
     if not chapters:
-        raise ValueError(f"book_dir must contain chapter notebooks ({CHAPTER_GLOB}), found none in {book_dir}")
+        raise ValueError(
+            f"book_dir must contain chapter notebooks ({CHAPTER_GLOB}), found "
+            f"none in {book_dir}"
+        )
     refs = citations((Path(book_dir) / "references.bib").read_text())
     written = []
     for path in chapters:
         nb = nbformat.read(path, as_version=4)
-        # Students and instructors open these in Jupyter or Colab, which do not render MyST.
+        # Students and instructors open these in Jupyter or Colab, which do not
+        # render MyST.
         values = glued(nb)
-        kinds = {"student": plain_notebook(student_notebook(nb, path.name), values, refs)}
+        kinds = {
+            "student": plain_notebook(
+                student_notebook(nb, path.name), values, refs
+            )
+        }
         if instructor:
-            kinds["instructor"] = plain_notebook(instructor_notebook(nb), values, refs)
+            kinds["instructor"] = plain_notebook(
+                instructor_notebook(nb), values, refs
+            )
         if rehearsal:
             kinds["rehearsal"] = rehearsal_notebook(nb, path.name)
         for kind, out in kinds.items():
@@ -160,37 +209,57 @@ def write_assignments(book_dir, out_dir, instructor=False, rehearsal=False):
 
 @dataclass
 class Chapter:
-    """What an instructor needs to know about one chapter before handing it out."""
-    file: str          # e.g. "02_inductive_biases.ipynb"
-    title: str         # the notebook's first heading
-    exercises: list    # [(label, first sentence of the statement)], in order
-    seconds: Optional[int]  # the stored run, top to bottom ("chapter ran in N s"); None if absent
+    """What an instructor needs to know about one chapter before handing it
+    out."""
+
+    file: str  # e.g. "02_inductive_biases.ipynb"
+    title: str  # the notebook's first heading
+    exercises: list  # [(label, first sentence of the statement)], in order
+    # the stored run, top to bottom ("chapter ran in N s"); None if absent
+    seconds: Optional[int]
 
 
 def _first_sentence(statement):
-    text = " ".join(line for line in statement.split("\n") if not line.startswith(":")).strip()
+    text = " ".join(
+        line for line in statement.split("\n") if not line.startswith(":")
+    ).strip()
     return re.split(r"(?<=[?.])\s", text, maxsplit=1)[0]
 
 
 def chapter_overview(book_dir):
-    """Every chapter's title, exercises and stored run time, read from the notebooks.
+    """Every chapter's title, exercises and stored run time, read from the
+    notebooks.
 
     Returns
     -------
     list of Chapter
-        In file order. ``seconds`` comes from the output of the chapter's last code cell,
-        so it is the time of the run whose outputs the book shows.
+        In file order. ``seconds`` comes from the output of the chapter's last
+        code cell, so it is the time of the run whose outputs the book shows.
     """
     out = []
     for path in sorted(Path(book_dir).glob(CHAPTER_GLOB)):
         nb = nbformat.read(path, as_version=4)
-        text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        text = "\n".join(
+            c.source for c in nb.cells if c.cell_type == "markdown"
+        )
         code = [c for c in nb.cells if c.cell_type == "code"]
-        printed = "".join(o.get("text", "") for o in code[-1].outputs) if code else ""
+        printed = (
+            "".join(o.get("text", "") for o in code[-1].outputs)
+            if code
+            else ""
+        )
         runtime = RUNTIME.search(printed)
-        out.append(Chapter(path.name, nb.cells[0].source.splitlines()[0].lstrip("# ").strip(),
-                           [(m[0], _first_sentence(m[1])) for m in EXERCISE.findall(text)],
-                           int(runtime[1]) if runtime else None))
+        out.append(
+            Chapter(
+                path.name,
+                nb.cells[0].source.splitlines()[0].lstrip("# ").strip(),
+                [
+                    (m[0], _first_sentence(m[1]))
+                    for m in EXERCISE.findall(text)
+                ],
+                int(runtime[1]) if runtime else None,
+            )
+        )
     return out
 
 
@@ -200,8 +269,11 @@ def _minutes(seconds):
 
 
 def _device_time(runs, scale, chapter):
-    """A GPU run's time from ``benchmarks/paper_scale.py``'s records, or why there is none."""
-    record = runs.get("gpu", {}).get(scale, {}).get(f"ch{int(chapter.file[:2])}")
+    """A GPU run's time from ``benchmarks/paper_scale.py``'s records, or why
+    there is none."""
+    record = (
+        runs.get("gpu", {}).get(scale, {}).get(f"ch{int(chapter.file[:2])}")
+    )
     if record is None:
         return "not measured"
     if record.get("error"):
@@ -212,38 +284,65 @@ def _device_time(runs, scale, chapter):
 
 
 def load_device_runs(path):
-    """``benchmarks/paper_scale.py``'s records (a dict), or {} if it has not been run."""
+    """``benchmarks/paper_scale.py``'s records (a dict), or {} if it has not
+    been run."""
     path = Path(path)
     return json.loads(path.read_text()) if path.exists() else {}
 
 
 def overview_markdown(chapters, device_runs=None):
-    """A Markdown table of :func:`chapter_overview`: chapter, exercises, run times.
+    """A Markdown table of :func:`chapter_overview`: chapter, exercises, run
+    times.
 
     ``device_runs`` is ``benchmarks/results/device_runs.json`` (from
-    ``benchmarks/paper_scale.py``), loaded: its GPU times fill two columns, course and
-    paper scale; without a record a cell says "not measured".
+    ``benchmarks/paper_scale.py``), loaded: its GPU times fill two columns,
+    course and paper scale; without a record a cell says "not measured".
     """
     runs = device_runs or {}
-    rows = ["| chapter | exercises | 2-core CPU, course (stored run) | GPU, course | GPU, paper |",
-            "| --- | --- | ---: | ---: | ---: |"]
+    rows = [
+        "| chapter | exercises | 2-core CPU, course (stored run) "
+        "| GPU, course | GPU, paper |",
+        "| --- | --- | ---: | ---: | ---: |",
+    ]
     for ch in chapters:
-        exercises = "<br>".join(f"`{label}`: {first}" for label, first in ch.exercises)
+        exercises = "<br>".join(
+            f"`{label}`: {first}" for label, first in ch.exercises
+        )
         time = "not recorded" if ch.seconds is None else _minutes(ch.seconds)
-        rows.append(f"| {ch.title} | {exercises} | {time} | {_device_time(runs, 'course', ch)} | "
-                    f"{_device_time(runs, 'paper', ch)} |")
+        rows.append(
+            f"| {ch.title} | {exercises} | {time} | "
+            f"{_device_time(runs, 'course', ch)} | "
+            f"{_device_time(runs, 'paper', ch)} |"
+        )
     return "\n".join(rows)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m mnist1d.assignments", description=__doc__.splitlines()[0])
-    parser.add_argument("book_dir", help="folder holding the chapter notebooks (book/)")
-    parser.add_argument("out_dir", help="where to write student/ (and instructor/)")
-    parser.add_argument("--instructor", action="store_true", help="also write notebooks with solutions kept")
-    parser.add_argument("--rehearsal", action="store_true",
-                        help="also write what CI runs: each student notebook, then its chapter's solutions")
+    parser = argparse.ArgumentParser(
+        prog="python -m mnist1d.assignments",
+        description=__doc__.splitlines()[0],
+    )
+    parser.add_argument(
+        "book_dir", help="folder holding the chapter notebooks (book/)"
+    )
+    parser.add_argument(
+        "out_dir", help="where to write student/ (and instructor/)"
+    )
+    parser.add_argument(
+        "--instructor",
+        action="store_true",
+        help="also write notebooks with solutions kept",
+    )
+    parser.add_argument(
+        "--rehearsal",
+        action="store_true",
+        help="also write what CI runs: each student notebook, then its "
+        "chapter's solutions",
+    )
     args = parser.parse_args(argv)
-    for path in write_assignments(args.book_dir, args.out_dir, args.instructor, args.rehearsal):
+    for path in write_assignments(
+        args.book_dir, args.out_dir, args.instructor, args.rehearsal
+    ):
         print(path)
 
 

@@ -1,10 +1,13 @@
-"""MNIST-1D: the templates, the dataset arguments, the generator and its on-disk cache.
+"""MNIST-1D: the templates, the dataset arguments, the generator and its
+on-disk cache.
 
-The public functions keep the names and signatures of the paper's ``mnist1d`` package
-(``get_dataset_args``, ``get_templates``, ``make_dataset``, ``get_dataset``), so code
-written for it runs unchanged. ``MNIST1D`` wraps a split as a ``torch.utils.data.Dataset``;
-torch is imported only when it is first used.
+The public functions keep the names and signatures of the paper's ``mnist1d``
+package (``get_dataset_args``, ``get_templates``, ``make_dataset``,
+``get_dataset``), so code written for it runs unchanged. ``MNIST1D`` wraps a
+split as a ``torch.utils.data.Dataset``; torch is imported only when it is
+first used.
 """
+
 import hashlib
 import json
 import math
@@ -19,8 +22,15 @@ import numpy as np
 
 from . import transform as T
 
-__all__ = ["DatasetArgs", "get_dataset_args", "get_templates", "make_dataset",
-           "get_dataset", "validate_args", "trace_sample"]
+__all__ = [
+    "DatasetArgs",
+    "get_dataset_args",
+    "get_templates",
+    "make_dataset",
+    "get_dataset",
+    "validate_args",
+    "trace_sample",
+]
 
 _DIGITS = [
     [5, 6, 6.5, 6.75, 7, 7, 7, 7, 6.75, 6.5, 6, 5],
@@ -36,12 +46,16 @@ _DIGITS = [
 ]
 
 MODES = ("paper", "fast")
-_CHUNK = 20_000  # samples transformed at once: bounds memory for million-sample sets
+# samples transformed at once: bounds memory for million-sample sets
+_CHUNK = 20_000
 
 
 @dataclass
 class DatasetArgs:
-    """The generator's parameters (the paper's defaults). Read and set them as attributes."""
+    """The generator's parameters (the paper's defaults). Read and set them as
+    attributes.
+    """
+
     num_samples: int = 5000
     train_split: float = 0.8
     template_len: int = 12
@@ -60,11 +74,14 @@ class DatasetArgs:
 
 
 _KEYS = {f.name for f in fields(DatasetArgs)}
-_IGNORED_KEYS = {"url"}  # the paper's args carry a download URL; nothing is downloaded here
+# the paper's args carry a download URL; nothing is downloaded here
+_IGNORED_KEYS = {"url"}
 
 
 def get_dataset_args(as_dict=False):
-    """The default arguments, as a :class:`DatasetArgs` or (``as_dict=True``) a dict."""
+    """The default arguments, as a :class:`DatasetArgs` or (``as_dict=True``) a
+    dict.
+    """
     args = DatasetArgs()
     return args.as_dict() if as_dict else args
 
@@ -75,29 +92,40 @@ def get_templates():
     Returns
     -------
     dict
-        ``x``: float64 (10, 12), each row standardised, shifted to start at 0, divided by 6;
-        ``t``: float64 (12,), the time axis ``linspace(-5, 5, 12) / 6``;
-        ``y``: int64 (10,), the labels 0-9.
+        ``x``: float64 (10, 12), each row standardised, shifted to start at 0,
+        divided by 6; ``t``: float64 (12,), the time axis ``linspace(-5, 5, 12)
+        / 6``; ``y``: int64 (10,), the labels 0-9.
     """
     x = np.asarray(_DIGITS, dtype=np.float64)
     x -= x.mean(1, keepdims=True)
     x /= x.std(1, keepdims=True)
     x -= x[:, :1]
-    return {"x": x / 6.0, "t": np.linspace(-5, 5, x.shape[1]) / 6.0,
-            "y": np.arange(10, dtype=np.int64)}
+    return {
+        "x": x / 6.0,
+        "t": np.linspace(-5, 5, x.shape[1]) / 6.0,
+        "y": np.arange(10, dtype=np.int64),
+    }
 
 
 def _is_int(v):
-    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+    return isinstance(v, (int, np.integer)) and not isinstance(
+        v, (bool, np.bool_)
+    )
 
 
 def _is_real(v):
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+    return isinstance(
+        v, (int, float, np.integer, np.floating)
+    ) and not isinstance(v, (bool, np.bool_))
 
 
 def _check_int(name, v, low, high=None):
     if not _is_int(v) or v < low or (high is not None and v > high):
-        allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
+        allowed = (
+            f"an integer >= {low}"
+            if high is None
+            else f"an integer in [{low}, {high}]"
+        )
         raise ValueError(f"{name} must be {allowed}, got {v!r}")
 
 
@@ -122,28 +150,52 @@ def validate_args(args=None):
     given = _as_mapping(args)
     unknown = set(given) - _KEYS - _IGNORED_KEYS
     if unknown:
-        raise ValueError(f"unknown dataset argument(s) {sorted(unknown)}; allowed: {sorted(_KEYS)}")
+        raise ValueError(
+            f"unknown dataset argument(s) {sorted(unknown)}; allowed: "
+            f"{sorted(_KEYS)}"
+        )
     a = DatasetArgs(**{k: v for k, v in given.items() if k in _KEYS})
     _check_int("num_samples", a.num_samples, 10)
     _check_int("template_len", a.template_len, 1)
     _check_int("max_translation", a.max_translation, 1)
     _check_int("final_seq_length", a.final_seq_length, 1)
     _check_int("seed", a.seed, 0, 2**32 - 1)
-    for name in ("scale_coeff", "corr_noise_scale", "iid_noise_scale", "shear_scale"):
+    for name in (
+        "scale_coeff",
+        "corr_noise_scale",
+        "iid_noise_scale",
+        "shear_scale",
+    ):
         _check_scale(name, getattr(a, name))
     pad = a.padding
-    if (not isinstance(pad, (list, tuple, np.ndarray)) or len(pad) != 2
-            or not all(_is_int(p) for p in pad) or not 0 <= pad[0] <= pad[1]):
-        raise ValueError(f"padding must be two integers [low, high] with 0 <= low <= high, got {pad!r}")
+    if (
+        not isinstance(pad, (list, tuple, np.ndarray))
+        or len(pad) != 2
+        or not all(_is_int(p) for p in pad)
+        or not 0 <= pad[0] <= pad[1]
+    ):
+        raise ValueError(
+            "padding must be two integers [low, high] with 0 <= low <= high, "
+            f"got {pad!r}"
+        )
     a.padding = [int(pad[0]), int(pad[1])]
     if not _is_real(a.train_split) or not 0 < a.train_split < 1:
-        raise ValueError(f"train_split must be a number in the open interval (0, 1), got {a.train_split!r}")
+        raise ValueError(
+            "train_split must be a number in the open interval (0, 1), got "
+            f"{a.train_split!r}"
+        )
     total = 10 * (a.num_samples // 10)
     if not 0 < int(total * a.train_split) < total:
-        raise ValueError(f"train_split={a.train_split} with num_samples={a.num_samples} leaves the train "
-                         "or test set empty; train_split * num_samples must be in [1, num_samples - 1]")
+        raise ValueError(
+            f"train_split={a.train_split} with num_samples={a.num_samples} "
+            "leaves the train "
+            "or test set empty; train_split * num_samples must be in [1, "
+            "num_samples - 1]"
+        )
     if not isinstance(a.shuffle_seq, (bool, np.bool_)):
-        raise ValueError(f"shuffle_seq must be True or False, got {a.shuffle_seq!r}")
+        raise ValueError(
+            f"shuffle_seq must be True or False, got {a.shuffle_seq!r}"
+        )
     return a
 
 
@@ -156,28 +208,35 @@ def _as_mapping(args):
         return dict(args)
     if hasattr(args, "__dict__"):  # e.g. the paper's ObjectView
         return dict(vars(args))
-    raise ValueError(f"args must be a DatasetArgs, a dict or None, got {type(args).__name__}")
+    raise ValueError(
+        "args must be a DatasetArgs, a dict or None, got "
+        f"{type(args).__name__}"
+    )
 
 
 @dataclass
 class _Draws:
-    """The random quantities of a block of samples; u_* are uniform in [0, 1)."""
-    u_pad: np.ndarray    # (n,)
+    """The random quantities of a block of samples; u_* uniform in [0, 1)."""
+
+    u_pad: np.ndarray  # (n,)
     u_scale: np.ndarray  # (n,)
-    shift: np.ndarray    # (n,) int, in [0, max_translation)
-    corr: np.ndarray     # (n, L) standard normal
-    iid: np.ndarray      # (n, L) standard normal
+    shift: np.ndarray  # (n,) int, in [0, max_translation)
+    corr: np.ndarray  # (n, L) standard normal
+    iid: np.ndarray  # (n, L) standard normal
     u_shear: np.ndarray  # (n,)
 
 
 def _draw_paper(n, a, length):
-    """Draw from numpy's global legacy RandomState in the paper's per-sample order."""
+    """Draw from numpy's global legacy RandomState in the paper's per-sample
+    order.
+    """
     rand, randn, randint = np.random.rand, np.random.randn, np.random.randint
     u = np.empty((n, 3))
     shift = np.empty(n, dtype=np.int64)
     corr, iid = np.empty((n, length)), np.empty((n, length))
     m = a.max_translation
-    for i in range(n):  # the stream is interleaved per sample, so only this loop is serial
+    # the stream is interleaved per sample, so only this loop is serial
+    for i in range(n):
         u[i, 0] = rand()
         u[i, 1] = rand()
         shift[i] = randint(0, m)  # what RandomState.choice(m) draws
@@ -188,17 +247,26 @@ def _draw_paper(n, a, length):
 
 
 def _draw_fast(rng, n, a, length):
-    """Draw the same distributions in bulk from a ``numpy.random.Generator``."""
+    """Draw the same distributions in bulk from a numpy Generator."""
     u = rng.random((3, n))
-    return _Draws(u[0], u[1], rng.integers(0, a.max_translation, n),
-                  rng.standard_normal((n, length)), rng.standard_normal((n, length)), u[2])
+    return _Draws(
+        u[0],
+        u[1],
+        rng.integers(0, a.max_translation, n),
+        rng.standard_normal((n, length)),
+        rng.standard_normal((n, length)),
+        u[2],
+    )
 
 
 def _transform(templates, labels, d, a, length, steps=None):
-    """Steps 1-8 of the generator for samples of the given labels; returns (n, final_seq_length).
+    """Steps 1-8 of the generator for samples of the given labels; returns (n,
+    final_seq_length).
 
-    If ``steps`` is a dict, the signal after each step is stored in it, by step name.
+    If ``steps`` is a dict, the signal after each step is stored in it, by
+    step name.
     """
+
     def keep(name, x):
         if steps is not None:
             steps[name] = x.copy()
@@ -207,14 +275,22 @@ def _transform(templates, labels, d, a, length, steps=None):
     low, high = a.padding
     span = high - low + 1
     pad_len = low + (d.u_pad * span).astype(np.int64)
-    # A padded, stretched digit depends only on (label, padding): make each pair once.
-    pairs, which = np.unique(labels * span + (pad_len - low), return_inverse=True)
-    stretched = T.pad_and_stretch(templates[pairs // span], low + pairs % span, length)
+    # A padded, stretched digit depends only on (label, padding): make each
+    # pair once.
+    pairs, which = np.unique(
+        labels * span + (pad_len - low), return_inverse=True
+    )
+    stretched = T.pad_and_stretch(
+        templates[pairs // span], low + pairs % span, length
+    )
     keep("padded and stretched", stretched[which])
     # Rolling and scaling commute exactly, so roll while gathering, then scale.
     x = keep("translated", T.translate_rows(stretched, d.shift, rows=which))
     x = keep("scaled", T.scale(x, d.u_scale, a.scale_coeff))
-    x = keep("correlated noise", T.fill_zeros(x, T.correlated_noise(a.corr_noise_scale * d.corr)))
+    x = keep(
+        "correlated noise",
+        T.fill_zeros(x, T.correlated_noise(a.corr_noise_scale * d.corr)),
+    )
     x = keep("iid noise", x + a.iid_noise_scale * d.iid)
     x = keep("sheared", T.shear_rows(x, d.u_shear, a.shear_scale))
     return keep("resampled", T.resample(x, a.final_seq_length))
@@ -228,7 +304,8 @@ def trace_sample(label, args=None, seed=0):
     label : int
         Digit, 0-9.
     args : DatasetArgs or dict, optional
-        Generator parameters; ``seed`` is ignored in favour of the argument below.
+        Generator parameters; ``seed`` is ignored in favour of the
+        argument below.
     seed : int
         Seeds a private ``numpy.random.Generator`` for this sample's draws.
 
@@ -236,8 +313,8 @@ def trace_sample(label, args=None, seed=0):
     -------
     dict
         Step name -> signal, float64 (length,) before the last step and
-        (final_seq_length,) after it; steps in the order the generator applies them.
-        The signals are not standardised (that needs the whole dataset).
+        (final_seq_length,) after it; steps in the order the generator applies
+        them. The signals are not standardised (that needs the whole dataset).
     """
     a = validate_args(args)
     if not (_is_int(label) and 0 <= label <= 9):
@@ -250,26 +327,38 @@ def trace_sample(label, args=None, seed=0):
 
 
 def _blocks(n):
-    return [slice(start, min(start + _CHUNK, n)) for start in range(0, n, _CHUNK)]
+    return [
+        slice(start, min(start + _CHUNK, n)) for start in range(0, n, _CHUNK)
+    ]
 
 
 def _signals_paper(templates, labels, a):
-    """Signals in class order from the global RandomState, and its ``permutation``."""
+    """Signals in class order from the global RandomState, and its
+    ``permutation``.
+    """
     random.seed(a.seed)
     np.random.seed(a.seed)
     length = a.template_len + a.padding[1]
     xs = np.empty((len(labels), a.final_seq_length))
     for b in _blocks(len(labels)):
-        xs[b] = _transform(templates, labels[b], _draw_paper(b.stop - b.start, a, length), a, length)
+        xs[b] = _transform(
+            templates,
+            labels[b],
+            _draw_paper(b.stop - b.start, a, length),
+            a,
+            length,
+        )
     return xs, np.random.permutation
 
 
 def _signals_fast(templates, labels, a):
-    """Signals in class order, blocks made in parallel threads, and a ``permutation``.
+    """Signals in class order, blocks made in parallel threads, and a
+    ``permutation``.
 
-    Each block draws from its own generator, spawned from ``seed`` by block index, so the
-    numbers do not depend on how many threads run or in which order they finish. numpy
-    releases the GIL in its random fills and array arithmetic, so threads do run in parallel.
+    Each block draws from its own generator, spawned from ``seed`` by block
+    index, so the numbers do not depend on how many threads run or in which
+    order they finish. numpy releases the GIL in its random fills and array
+    arithmetic, so threads do run in parallel.
     """
     length = a.template_len + a.padding[1]
     blocks = _blocks(len(labels))
@@ -278,10 +367,14 @@ def _signals_fast(templates, labels, a):
 
     def make_block(i):
         b = blocks[i]
-        d = _draw_fast(np.random.default_rng(seeds[i]), b.stop - b.start, a, length)
+        d = _draw_fast(
+            np.random.default_rng(seeds[i]), b.stop - b.start, a, length
+        )
         xs[b] = _transform(templates, labels[b], d, a, length)
 
-    with ThreadPoolExecutor(max_workers=min(len(blocks), os.cpu_count() or 1)) as pool:
+    with ThreadPoolExecutor(
+        max_workers=min(len(blocks), os.cpu_count() or 1)
+    ) as pool:
         list(pool.map(make_block, range(len(blocks))))
     return xs, np.random.default_rng(seeds[-1]).permutation
 
@@ -292,21 +385,24 @@ def make_dataset(args=None, template=None, *, mode="paper"):
     Parameters
     ----------
     args : DatasetArgs or dict, optional
-        Generator parameters (see :func:`get_dataset_args`); missing keys take defaults.
+        Generator parameters (see :func:`get_dataset_args`); missing
+        keys take defaults.
     template : dict, optional
         Templates as returned by :func:`get_templates` (the default).
     mode : {"paper", "fast"}
-        ``"paper"`` seeds python's ``random`` and numpy's global RandomState with
-        ``args.seed`` and draws from it in the paper's order, so the arrays equal the
-        paper's generator's. ``"fast"`` draws in bulk from ``numpy.random.default_rng(seed)``:
-        the same distribution, other numbers, several times faster for large sets.
+        ``"paper"`` seeds python's ``random`` and numpy's global RandomState
+        with ``args.seed`` and draws from it in the paper's order, so the
+        arrays equal the paper's generator's. ``"fast"`` draws in bulk from
+        ``numpy.random.default_rng(seed)``: the same distribution, other
+        numbers, several times faster for large sets.
 
     Returns
     -------
     dict
-        ``x`` float64 (n_train, final_seq_length), ``x_test`` float64 (n_test, ...),
-        ``y``, ``y_test`` int64 labels, ``t`` float64 (final_seq_length,) time axis,
-        ``templates``. Signals are standardised with one global mean and std.
+        ``x`` float64 (n_train, final_seq_length), ``x_test`` float64 (n_test,
+        ...), ``y``, ``y_test`` int64 labels, ``t`` float64 (final_seq_length,)
+        time axis, ``templates``. Signals are standardised with one global mean
+        and std.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -317,7 +413,10 @@ def make_dataset(args=None, template=None, *, mode="paper"):
     make = _signals_paper if mode == "paper" else _signals_fast
     xs, shuffle = make(np.asarray(templates["x"], dtype=np.float64), labels, a)
     order = shuffle(len(labels))
-    xs, ys = xs[order], np.asarray(templates["y"])[labels][order].astype(np.int64)
+    xs, ys = (
+        xs[order],
+        np.asarray(templates["y"])[labels][order].astype(np.int64),
+    )
     if a.shuffle_seq:
         xs = xs[:, shuffle(a.final_seq_length)]
     t = T.resample(templates["t"], a.template_len + a.padding[1])
@@ -326,8 +425,14 @@ def make_dataset(args=None, template=None, *, mode="paper"):
     xs -= mean
     xs /= std
     split = int(len(ys) * a.train_split)
-    return {"x": xs[:split], "x_test": xs[split:], "y": ys[:split], "y_test": ys[split:],
-            "t": t, "templates": templates}
+    return {
+        "x": xs[:split],
+        "x_test": xs[split:],
+        "y": ys[:split],
+        "y_test": ys[split:],
+        "t": t,
+        "templates": templates,
+    }
 
 
 _CACHE_FORMAT = 1
@@ -336,11 +441,18 @@ _ARRAYS = ("x", "x_test", "y", "y_test", "t")
 
 def default_cache_dir():
     """``$MNIST1D_CACHE`` if set, else ``~/.cache/mnist1d-course``."""
-    return Path(os.environ.get("MNIST1D_CACHE", Path.home() / ".cache" / "mnist1d-course"))
+    return Path(
+        os.environ.get(
+            "MNIST1D_CACHE", Path.home() / ".cache" / "mnist1d-course"
+        )
+    )
 
 
 def _cache_key(a, mode):
-    spec = json.dumps({"format": _CACHE_FORMAT, "mode": mode, "args": a.as_dict()}, sort_keys=True)
+    spec = json.dumps(
+        {"format": _CACHE_FORMAT, "mode": mode, "args": a.as_dict()},
+        sort_keys=True,
+    )
     return spec, hashlib.sha256(spec.encode()).hexdigest()
 
 
@@ -355,31 +467,42 @@ def _checksum(arrays):
 
 def _flatten(dataset):
     arrays = {k: dataset[k] for k in _ARRAYS}
-    arrays.update({f"templates_{k}": v for k, v in dataset["templates"].items()})
+    arrays.update(
+        {f"templates_{k}": v for k, v in dataset["templates"].items()}
+    )
     return arrays
 
 
 def _read_cache(path, spec):
-    """The cached dataset at ``path`` if it is complete, intact and made from ``spec``; else None."""
+    """The cached dataset at ``path`` if it is complete, intact and made from
+    ``spec``; else None.
+    """
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files if k != "meta"}
             meta = json.loads(str(f["meta"]))
-    except Exception:  # missing, truncated, not an npz, bad JSON: all mean "rebuild"
+    # missing, truncated, not an npz, bad JSON: all mean "rebuild"
+    except Exception:
         return None
     if meta.get("spec") != spec or meta.get("checksum") != _checksum(arrays):
         return None
     data = {k: arrays[k] for k in _ARRAYS}
-    data["templates"] = {k[len("templates_"):]: v for k, v in arrays.items() if k.startswith("templates_")}
+    data["templates"] = {
+        k[len("templates_") :]: v
+        for k, v in arrays.items()
+        if k.startswith("templates_")
+    }
     return data
 
 
 def _write_cache(path, spec, dataset):
-    """Write atomically: a temporary file in the same folder, then one rename."""
+    """Write atomically: a temporary file in the same folder, then a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = _flatten(dataset)
     meta = json.dumps({"spec": spec, "checksum": _checksum(arrays)})
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(
+        dir=path.parent, prefix=path.name, suffix=".tmp"
+    )
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, meta=np.array(meta), **arrays)
@@ -391,7 +514,15 @@ def _write_cache(path, spec, dataset):
         raise
 
 
-def get_dataset(args=None, path=None, verbose=False, download=None, regenerate=False, *, mode="paper"):
+def get_dataset(
+    args=None,
+    path=None,
+    verbose=False,
+    download=None,
+    regenerate=False,
+    *,
+    mode="paper",
+):
     """Load the dataset from the disk cache, or make it and cache it.
 
     Parameters
@@ -399,13 +530,15 @@ def get_dataset(args=None, path=None, verbose=False, download=None, regenerate=F
     args : DatasetArgs or dict, optional
         As for :func:`make_dataset`.
     path : str or Path, optional
-        Cache file; by default one file per (args, mode) under :func:`default_cache_dir`.
-        A file that is unreadable, corrupt or made from other arguments is rebuilt.
+        Cache file; by default one file per (args, mode) under
+        :func:`default_cache_dir`. A file that is unreadable, corrupt or made
+        from other arguments is rebuilt.
     verbose : bool
         Say whether the cache was used.
     download : ignored
-        Accepted for compatibility with the paper's package; since the generator
-        reproduces the published dataset exactly, nothing is ever downloaded.
+        Accepted for compatibility with the paper's package; since the
+        generator reproduces the published dataset exactly, nothing is ever
+        downloaded.
     regenerate : bool
         Rebuild even if a valid cache exists.
     mode : {"paper", "fast"}
@@ -415,7 +548,11 @@ def get_dataset(args=None, path=None, verbose=False, download=None, regenerate=F
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     spec, key = _cache_key(a, mode)
-    path = Path(path) if path is not None else default_cache_dir() / f"mnist1d_{key[:16]}.npz"
+    path = (
+        Path(path)
+        if path is not None
+        else default_cache_dir() / f"mnist1d_{key[:16]}.npz"
+    )
     data = None if regenerate else _read_cache(path, spec)
     if data is not None:
         if verbose:
@@ -429,25 +566,32 @@ def get_dataset(args=None, path=None, verbose=False, download=None, regenerate=F
 
 
 def _torch_dataset_class():
-    """Build :class:`MNIST1D` on first use, so that ``import mnist1d.data`` never imports torch."""
+    """Build :class:`MNIST1D` on first use, so that ``import mnist1d.data``
+    never imports torch.
+    """
     import torch
     from torch.utils.data import Dataset
 
     class MNIST1D(Dataset):
-        """MNIST-1D as a ``torch.utils.data.Dataset``, for ``DataLoader`` and course code alike.
+        """MNIST-1D as a ``torch.utils.data.Dataset``, for ``DataLoader`` and
+        course code alike.
 
         Parameters
         ----------
         train : bool
-            The training split (4000 examples with the default arguments) or the test split (1000).
+            The training split (4000 examples with the default
+            arguments) or the test split (1000).
         args : DatasetArgs or dict, optional
-            Generator arguments, as for :func:`make_dataset` (default: the paper's).
+            Generator arguments, as for :func:`make_dataset`
+            (default: the paper's).
         transform, target_transform : callable, optional
-            Applied to each signal (a float32 tensor of shape (final_seq_length,)) and label
-            (an int64 tensor) when an item is read, as in torchvision's datasets.
+            Applied to each signal (a float32 tensor of shape
+            (final_seq_length,)) and label (an int64 tensor) when an item is
+            read, as in torchvision's datasets.
         path : str or Path, optional
-            Cache file for :func:`get_dataset` (default: one per argument set under
-            :func:`default_cache_dir`); the dataset is made once and read back after that.
+            Cache file for :func:`get_dataset` (default: one per argument set
+            under :func:`default_cache_dir`); the dataset is made once and read
+            back after that.
 
         Attributes
         ----------
@@ -457,12 +601,24 @@ def _torch_dataset_class():
             The sample positions, for plotting.
         """
 
-        def __init__(self, train=True, args=None, transform=None, target_transform=None, path=None):
+        def __init__(
+            self,
+            train=True,
+            args=None,
+            transform=None,
+            target_transform=None,
+            path=None,
+        ):
             if not isinstance(train, bool):
                 raise ValueError(f"train must be True or False, got {train!r}")
-            for name, f in (("transform", transform), ("target_transform", target_transform)):
+            for name, f in (
+                ("transform", transform),
+                ("target_transform", target_transform),
+            ):
                 if f is not None and not callable(f):
-                    raise ValueError(f"{name} must be callable or None, got {f!r}")
+                    raise ValueError(
+                        f"{name} must be callable or None, got {f!r}"
+                    )
             d = get_dataset(args, path=path)
             x, y = (d["x"], d["y"]) if train else (d["x_test"], d["y_test"])
             self.train = train
@@ -484,13 +640,15 @@ def _torch_dataset_class():
 
         def __repr__(self):
             split = "train" if self.train else "test"
-            return f"MNIST1D({split}, {len(self)} examples of length {self.data.shape[1]})"
+            n, length = self.data.shape
+            return f"MNIST1D({split}, {n} examples of length {length})"
 
     return MNIST1D
 
 
 def __getattr__(name):
-    # PEP 562: mnist1d.data.MNIST1D is built (and torch imported) on first access only.
+    # PEP 562: mnist1d.data.MNIST1D is built (and torch imported) on first
+    # access only.
     if name == "MNIST1D":
         cls = globals()["MNIST1D"] = _torch_dataset_class()
         cls.__module__ = __name__

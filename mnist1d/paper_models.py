@@ -1,14 +1,25 @@
 """The paper's models as plain ``torch.nn`` modules, one model per module.
 
-This is how a reader would write them, and what the chapters show. The course trains
-the stacked versions in :mod:`mnist1d.models` instead (many copies in one module, for
-speed); :func:`from_stack` copies one copy of a stack into its plain twin, and the tests
-check that both compute the same logits and gradients.
+This is how a reader would write them, and what the chapters show. The course
+trains the stacked versions in :mod:`mnist1d.models` instead (many copies in
+one module, for speed); :func:`from_stack` copies one copy of a stack into its
+plain twin, and the tests check that both compute the same logits and
+gradients.
 """
+
 import torch
 from torch import nn
 
-__all__ = ["Linear", "MLP", "CNN", "GRU", "PoolCNN", "from_stack", "plain_twin", "stack_grads"]
+__all__ = [
+    "Linear",
+    "MLP",
+    "CNN",
+    "GRU",
+    "PoolCNN",
+    "from_stack",
+    "plain_twin",
+    "stack_grads",
+]
 
 
 class Linear(nn.Module):
@@ -23,15 +34,17 @@ class Linear(nn.Module):
 
 
 class MLP(nn.Module):
-    """40 -> width, then depth - 1 hidden layers (residual: h + ReLU(W h + b)) -> 10."""
+    """40 -> width, depth - 1 hidden layers (residual: h + ReLU), -> 10."""
 
-    def __init__(self, width=100, depth=2, residual=True, d_in=40,
-                 n_classes=10):
+    def __init__(
+        self, width=100, depth=2, residual=True, d_in=40, n_classes=10
+    ):
         super().__init__()
         self.residual = residual
         self.inp = nn.Linear(d_in, width)
         self.hidden = nn.ModuleList(
-            nn.Linear(width, width) for _ in range(depth - 1))
+            nn.Linear(width, width) for _ in range(depth - 1)
+        )
         self.out = nn.Linear(width, n_classes)
 
     def forward(self, x):  # x: (B, 40)
@@ -48,8 +61,10 @@ class CNN(nn.Module):
     def __init__(self, channels=25, depth=3, length=40, n_classes=10):
         super().__init__()
         convs = [nn.Conv1d(1, channels, 5, stride=2, padding=1)]
-        convs += [nn.Conv1d(channels, channels, 3, stride=2, padding=1)
-                  for _ in range(depth - 1)]
+        convs += [
+            nn.Conv1d(channels, channels, 3, stride=2, padding=1)
+            for _ in range(depth - 1)
+        ]
         self.convs = nn.ModuleList(convs)
         with torch.no_grad():  # 40 positions -> 19 -> 10 -> 5
             n_out = self.features(torch.zeros(1, length)).numel()
@@ -66,7 +81,7 @@ class CNN(nn.Module):
 
 
 class GRU(nn.Module):
-    """A bidirectional GRU reads the signal; every hidden state goes to a linear layer."""
+    """A bidirectional GRU reads the signal; a linear layer, all its states."""
 
     def __init__(self, hidden=6, length=40, n_classes=10):
         super().__init__()
@@ -79,16 +94,18 @@ class GRU(nn.Module):
 
 
 class PoolCNN(nn.Module):
-    """Chapter 3's CNN: two convolutions, each followed by ReLU and a pooling."""
+    """Chapter 3's CNN: two convolutions, each with ReLU and a pooling."""
 
     def __init__(self, pool="max", channels=20, length=40, n_classes=10):
         super().__init__()
         stride = 2 if pool == "stride" else 1  # "none", "stride": no pooling
         self.conv1 = nn.Conv1d(1, channels, 3, stride=stride, padding=1)
-        self.conv2 = nn.Conv1d(channels, channels, 3, stride=stride,
-                               padding=1)
-        self.pool = {"max": nn.MaxPool1d(2), "avg": nn.AvgPool1d(2),
-                     "l2": nn.LPPool1d(2, 2)}.get(pool, nn.Identity())
+        self.conv2 = nn.Conv1d(channels, channels, 3, stride=stride, padding=1)
+        self.pool = {
+            "max": nn.MaxPool1d(2),
+            "avg": nn.AvgPool1d(2),
+            "l2": nn.LPPool1d(2, 2),
+        }.get(pool, nn.Identity())
         n_out = channels * (length if pool == "none" else length // 4)
         self.out = nn.Linear(n_out, n_classes)
 
@@ -99,56 +116,102 @@ class PoolCNN(nn.Module):
 
 
 def _pairs(stack, plain):
-    """(plain parameter, stacked parameter, layout) for every parameter of ``plain``.
+    """(plain parameter, stacked parameter, layout) for every parameter of
+    ``plain``.
 
-    ``layout`` maps one copy's slice of the stacked tensor (the parameter or its gradient)
-    to the plain one's layout: linear weights are (in, out) in the stack and (out, in) in
-    torch.nn; convolution weights tap-major, (kernel * c_in, c_out), in the stack and
-    (c_out, c_in, kernel) in torch.nn.
+    ``layout`` maps one copy's slice of the stacked tensor (the parameter
+    or its gradient) to the plain one's layout: linear weights are (in, out) in
+    the stack and (out, in) in torch.nn; convolution weights tap-major, (kernel
+    * c_in, c_out), in the stack and (c_out, c_in, kernel) in torch.nn.
     """
     from . import models
+
     pairs = []
 
     def linear(s, p):
-        pairs.extend([(p.weight, s.weight, lambda t: t.T), (p.bias, s.bias, lambda t: t[0])])
+        pairs.extend(
+            [
+                (p.weight, s.weight, lambda t: t.T),
+                (p.bias, s.bias, lambda t: t[0]),
+            ]
+        )
 
     def conv(s, p):
         shape = (s.kernel, p.in_channels, p.out_channels)
-        pairs.extend([(p.weight, s.weight, lambda t: t.view(shape).permute(2, 1, 0)),
-                      (p.bias, s.bias, lambda t: t[0])])
+        pairs.extend(
+            [
+                (p.weight, s.weight, lambda t: t.view(shape).permute(2, 1, 0)),
+                (p.bias, s.bias, lambda t: t[0]),
+            ]
+        )
 
     if isinstance(stack, models.Linear):
         linear(stack.out, plain.linear)
     elif isinstance(stack, models.MLP):
-        for s, p in zip([stack.inp, *stack.hidden, stack.out], [plain.inp, *plain.hidden, plain.out]):
+        for s, p in zip(
+            [stack.inp, *stack.hidden, stack.out],
+            [plain.inp, *plain.hidden, plain.out],
+        ):
             linear(s, p)
     elif isinstance(stack, (models.CNN, models.PoolCNN)):
-        for s, p in zip(stack.convs, plain.convs if isinstance(stack, models.CNN) else [plain.conv1, plain.conv2]):
+        for s, p in zip(
+            stack.convs,
+            plain.convs
+            if isinstance(stack, models.CNN)
+            else [plain.conv1, plain.conv2],
+        ):
             conv(s, p)
         linear(stack.out, plain.out)
-    elif isinstance(stack, models.GRU):  # (M, 2, 3H, .) -> nn.GRU's per direction, gates r, z, n in both
+    # (M, 2, 3H, .) -> nn.GRU's per direction, gates r, z, n in both
+    elif isinstance(stack, models.GRU):
         for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
             for d, suffix in ((0, "_l0"), (1, "_l0_reverse")):
                 p = getattr(plain.gru, name + suffix)
-                pairs.append((p, getattr(stack, name), lambda t, d=d, shape=p.shape: t[d].reshape(shape)))
+                pairs.append(
+                    (
+                        p,
+                        getattr(stack, name),
+                        lambda t, d=d, shape=p.shape: t[d].reshape(shape),
+                    )
+                )
         linear(stack.out, plain.out)
     return pairs
 
 
 def plain_twin(stack):
-    """A plain model of the same kind and size as ``stack``, freshly initialised."""
+    """A plain model of the kind and size of ``stack``, freshly initialised."""
     from . import models
+
     if isinstance(stack, models.Linear):
         return Linear(stack.length, stack.n_classes)
     if isinstance(stack, models.MLP):
-        return MLP(stack.inp.weight.shape[-1], len(stack.hidden) + 1, stack.residual, stack.length, stack.n_classes)
+        return MLP(
+            stack.inp.weight.shape[-1],
+            len(stack.hidden) + 1,
+            stack.residual,
+            stack.length,
+            stack.n_classes,
+        )
     if isinstance(stack, models.CNN):
-        return CNN(stack.convs[0].weight.shape[-1], len(stack.convs), stack.length, stack.n_classes)
+        return CNN(
+            stack.convs[0].weight.shape[-1],
+            len(stack.convs),
+            stack.length,
+            stack.n_classes,
+        )
     if isinstance(stack, models.GRU):
         return GRU(stack.hidden, stack.length, stack.n_classes)
     if isinstance(stack, models.PoolCNN):
-        return PoolCNN(stack.pool, stack.convs[0].weight.shape[-1], stack.length, stack.n_classes)
-    raise ValueError(f"stack must be a model from mnist1d.models.build, got {type(stack).__name__}")
+        return PoolCNN(
+            stack.pool,
+            stack.convs[0].weight.shape[-1],
+            stack.length,
+            stack.n_classes,
+        )
+    raise ValueError(
+        "stack must be a model from mnist1d.models.build, got "
+        f"{type(stack).__name__}"
+    )
 
 
 def from_stack(stack, copy=0):
@@ -169,7 +232,10 @@ def from_stack(stack, copy=0):
     """
     plain = plain_twin(stack)
     if not isinstance(copy, int) or not 0 <= copy < stack.n_models:
-        raise ValueError(f"copy must be an integer in [0, {stack.n_models - 1}], got {copy!r}")
+        raise ValueError(
+            f"copy must be an integer in [0, {stack.n_models - 1}], got "
+            f"{copy!r}"
+        )
     with torch.no_grad():
         for p, s, layout in _pairs(stack, plain):
             p.copy_(layout(s.detach()[copy]))
@@ -177,6 +243,6 @@ def from_stack(stack, copy=0):
 
 
 def stack_grads(stack, plain, copy=0):
-    """The stack's gradients for copy ``copy``, each in the layout of the matching
-    parameter of ``plain``: a list of (plain parameter, gradient)."""
+    """The stack's gradients for copy ``copy``, each in the layout of the
+    matching parameter of ``plain``: a list of (plain parameter, gradient)."""
     return [(p, layout(s.grad[copy])) for p, s, layout in _pairs(stack, plain)]

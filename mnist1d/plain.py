@@ -1,16 +1,21 @@
-"""The chapters as Jupyter and Colab show them: MyST written out as plain Markdown.
+"""The chapters as Jupyter and Colab show them: MyST written out as plain
+Markdown.
 
-The book's chapters use MyST, which Jupyter Book renders and Jupyter and Colab do not: a
-reader who opens a chapter there would see ``{glue:text}`ch2_cnn_default``` where the page
-shows 93.7%. :func:`plain_notebook` writes each glued value in (from the chapter's own
-stored run), citations as (Author Year) and exercises and solutions as plain Markdown.
+The book's chapters use MyST, which Jupyter Book renders and Jupyter and Colab
+do not: a reader who opens a chapter there would see
+``{glue:text}`ch2_cnn_default``` where the page shows 93.7%.
+:func:`plain_notebook` writes each glued value in (from the chapter's own
+stored run), citations as (Author Year) and exercises and solutions as plain
+Markdown.
 
     python -m mnist1d.plain book/ book/colab/
 
-writes the notebooks that the book's Colab buttons open (outputs cleared: the reader runs
-them); the student notebooks of :mod:`mnist1d.assignments` get the same treatment. A test
-fails when ``book/colab/`` is stale or any MyST role or directive is left.
+writes the notebooks that the book's Colab buttons open (outputs cleared: the
+reader runs them); the student notebooks of :mod:`mnist1d.assignments` get the
+same treatment. A test fails when ``book/colab/`` is stale or any MyST role or
+directive is left.
 """
+
 import argparse
 import copy
 import re
@@ -21,38 +26,67 @@ import nbformat
 from .assignments import CHAPTER_GLOB
 from .reproduction import glued
 
-__all__ = ["MYST", "citations", "plain_markdown", "plain_notebook", "write_plain"]
+__all__ = [
+    "MYST",
+    "citations",
+    "plain_markdown",
+    "plain_notebook",
+    "write_plain",
+]
 
 GLUE = re.compile(r"\{glue:text\}`([^`]+)`")
 CITE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]+)`")
-EXERCISE = re.compile(r"```\{exercise\}[^\n]*\n((?::[\w-]+:[^\n]*\n)*)(.*?)```", re.S)
-SOLUTION_START = re.compile(r"```\{solution-start\}\s+([\w-]+)[^\n]*\n(?::[\w-]+:[^\n]*\n)*```")
+EXERCISE = re.compile(
+    r"```\{exercise\}[^\n]*\n((?::[\w-]+:[^\n]*\n)*)(.*?)```", re.S
+)
+SOLUTION_START = re.compile(
+    r"```\{solution-start\}\s+([\w-]+)[^\n]*\n(?::[\w-]+:[^\n]*\n)*```"
+)
 SOLUTION_END = re.compile(r"```\{solution-end\}\s*```")
 LABEL = re.compile(r":label:\s*([\w-]+)")
-MYST = re.compile(r"\{[a-z][\w:-]*\}`|```\{[a-z][\w-]*\}")  # any role or directive left over
+# any role or directive left over
+MYST = re.compile(r"\{[a-z][\w:-]*\}`|```\{[a-z][\w-]*\}")
 
 
 def citations(bib_text):
-    """{key: "Greydanus and Kobak 2024"} for every entry of a BibTeX file's text."""
+    """{key: "Greydanus and Kobak 2024"} for every entry of a BibTeX file's
+    text."""
     refs = {}
     for m in re.finditer(r"@\w+\{([^,\s]+),(.*?)\n\}", bib_text, re.S):
         key, body = m.group(1), m.group(2)
         author = re.search(r"author\s*=\s*\{(.*?)\},?\s*\n", body, re.S)
         year = re.search(r"year\s*=\s*\{?(\d{4})", body)
-        names = [a.split(",")[0].strip(" {}") for a in author.group(1).split(" and ")] if author else ["?"]
-        who = names[0] if len(names) == 1 else " and ".join(names) if len(names) == 2 else f"{names[0]} et al."
+        names = (
+            [
+                a.split(",")[0].strip(" {}")
+                for a in author.group(1).split(" and ")
+            ]
+            if author
+            else ["?"]
+        )
+        who = (
+            names[0]
+            if len(names) == 1
+            else " and ".join(names)
+            if len(names) == 2
+            else f"{names[0]} et al."
+        )
         refs[key] = f"{who} {year.group(1) if year else 'n.d.'}"
     return refs
 
 
 def _value(values, key):
     if key not in values:
-        raise ValueError(f"the chapter glues no value named {key!r} (re-execute it)")
+        raise ValueError(
+            f"the chapter glues no value named {key!r} (re-execute it)"
+        )
     return str(values[key])
 
 
 def plain_markdown(text, values, refs):
-    """One markdown cell's text with glue, citations, exercises and solutions written out."""
+    """One markdown cell's text with glue, citations, exercises and solutions
+    written out.
+    """
     text = GLUE.sub(lambda m: _value(values, m.group(1)), text)
 
     def cite(m):
@@ -69,12 +103,15 @@ def plain_markdown(text, values, refs):
 
     text = CITE.sub(cite, text)
     text = EXERCISE.sub(exercise, text)
-    text = SOLUTION_START.sub(lambda m: f"**Solution to `{m.group(1)}`.**", text)
+    text = SOLUTION_START.sub(
+        lambda m: f"**Solution to `{m.group(1)}`.**", text
+    )
     return SOLUTION_END.sub("*End of the solution.*", text)
 
 
 def plain_notebook(nb, values, refs, clear_outputs=True):
-    """A copy of ``nb`` whose markdown has no MyST left; ``values`` are the glued values."""
+    """A copy of ``nb`` whose markdown has no MyST left; ``values`` are the
+    glued values."""
     out = copy.deepcopy(nb)
     for cell in out.cells:
         if cell.cell_type == "markdown":
@@ -87,7 +124,9 @@ def plain_notebook(nb, values, refs, clear_outputs=True):
 
 
 def write_plain(book, outdir):
-    """Write every chapter of ``book`` as a plain notebook into ``outdir``; returns the paths."""
+    """Write every chapter of ``book`` as a plain notebook into ``outdir``;
+    returns the paths.
+    """
     book, outdir = Path(book), Path(outdir)
     refs = citations((book / "references.bib").read_text())
     outdir.mkdir(parents=True, exist_ok=True)
@@ -101,7 +140,10 @@ def write_plain(book, outdir):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Write the book's chapters as plain notebooks for Jupyter and Colab.")
+    ap = argparse.ArgumentParser(
+        description="Write the book's chapters as plain notebooks for Jupyter "
+        "and Colab."
+    )
     ap.add_argument("book", type=Path)
     ap.add_argument("outdir", type=Path)
     args = ap.parse_args(argv)

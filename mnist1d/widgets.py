@@ -1,11 +1,14 @@
 """An interactive explorer of the generator's parameters, and its static twin.
 
-:func:`explorer` gives an ipywidgets control per parameter that redraws one example of
-each digit. The HTML book has no kernel to redraw, so :func:`sweep_animation` makes the
-same figure sweep each of those parameters in turn, as a matplotlib animation that plays
-in the browser (``HTML(animation_html(anim))``). Both draw through :func:`draw_examples` and
+:func:`explorer` gives an ipywidgets control per parameter that redraws one
+example of each digit. The HTML book has no kernel to redraw, so
+:func:`sweep_animation` makes the same figure sweep each of those parameters in
+turn, as a matplotlib animation that plays in the browser
+(``HTML(animation_html(anim))``). Both draw through :func:`draw_examples` and
 share the table :data:`PARAMS`, so every control has a twin.
 """
+
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +18,9 @@ from .data import get_dataset_args, make_dataset
 
 @dataclass(frozen=True)
 class Param:
-    """A generator parameter as the explorer shows it: its range and the values a sweep visits."""
+    """A generator parameter as the explorer shows it: its range and the values
+    a sweep visits."""
+
     name: str
     low: float
     high: float
@@ -54,7 +59,8 @@ def examples(args=None):
     """
     a = get_dataset_args(as_dict=True) | dict(args or {})
     a.update(num_samples=100, train_split=0.5)
-    d = make_dataset(a, mode="fast")  # fast mode: leaves numpy's global random state alone
+    # fast mode: leaves numpy's global random state alone
+    d = make_dataset(a, mode="fast")
     first = [int(np.argmax(d["y"] == c)) for c in range(10)]
     return d["x"][first], d["t"]
 
@@ -62,29 +68,32 @@ def examples(args=None):
 def draw_examples(axes, args=None):
     """Draw one example of each digit into 10 axes."""
     from .plotting import plot_digits
+
     x, t = examples(args)
     return plot_digits(x, t, labels=range(10), axes=axes)
 
 
 def _control(p, value):
     import ipywidgets as w
-    style = {"description_width": "120px"}
-    layout = w.Layout(width="420px")
+
+    common = dict(value=value, min=p.low, max=p.high, step=p.step)
+    common.update(description=p.name, style={"description_width": "120px"})
+    common.update(layout=w.Layout(width="420px"))
     if p.is_range:
-        return w.IntRangeSlider(value=value, min=p.low, max=p.high, step=p.step,
-                                description=p.name, style=style, layout=layout)
+        return w.IntRangeSlider(**common)
     cls = w.IntSlider if p.step >= 1 else w.FloatSlider
-    return cls(value=value, min=p.low, max=p.high, step=p.step, description=p.name,
-               style=style, layout=layout, continuous_update=False)
+    return cls(**common, continuous_update=False)
 
 
 def explorer():
-    """An ipywidgets panel: a control per entry of :data:`PARAMS`, and the examples they make.
+    """An ipywidgets panel: a control per entry of :data:`PARAMS`, and the
+    examples they make.
 
     Returns
     -------
     ipywidgets.interactive
-        Display it in a notebook. ``.kwargs_widgets`` are the controls; each change redraws.
+        Display it in a notebook. ``.kwargs_widgets`` are the controls;
+        each change redraws.
     """
     import ipywidgets as w
     import matplotlib.pyplot as plt
@@ -93,10 +102,17 @@ def explorer():
     controls = {p.name: _control(p, defaults[p.name]) for p in PARAMS}
 
     def redraw(**values):
-        fig, axes = plt.subplots(1, 10, figsize=(10, 2.6), layout="constrained")
+        fig, axes = plt.subplots(
+            1, 10, figsize=(8.5, 2.6), layout="constrained"
+        )
         values["padding"] = list(values["padding"])
         draw_examples(axes, values)
-        fig.suptitle(", ".join(f"{k}={v}" for k, v in values.items()), fontsize=8)
+        fig.suptitle(
+            textwrap.fill(
+                ", ".join(f"{k}={v}" for k, v in values.items()), 110
+            ),
+            fontsize=9,
+        )
         plt.show()
         return fig
 
@@ -104,7 +120,8 @@ def explorer():
 
 
 def sweep_animation(frames_per_param=6, interval_ms=400):
-    """A matplotlib animation that sweeps each parameter of :data:`PARAMS` in turn.
+    """A matplotlib animation that sweeps each parameter of :data:`PARAMS` in
+    turn.
 
     The other parameters stay at their defaults. Play it in HTML with
     ``IPython.display.HTML(animation_html(anim))``.
@@ -117,39 +134,62 @@ def sweep_animation(frames_per_param=6, interval_ms=400):
     from matplotlib.animation import FuncAnimation
 
     frames = [(p.name, v) for p in PARAMS for v in p.sweep(frames_per_param)]
-    fig, axes = plt.subplots(1, 10, figsize=(8, 2.4), dpi=50, layout="constrained")
+    # 70 dpi: frames small enough to store many, text still 9 px or more
+    fig, axes = plt.subplots(
+        1, 10, figsize=(8.5, 2.4), dpi=70, layout="constrained"
+    )
 
     def update(i):
         name, value = frames[i]
         draw_examples(axes, {name: value})
-        fig.suptitle(f"{name} = {value}   (others at their defaults)", fontsize=10)
+        fig.suptitle(
+            f"{name} = {value}   (others at their defaults)", fontsize=10
+        )
         return list(axes)
 
-    anim = FuncAnimation(fig, update, frames=len(frames), interval=interval_ms, blit=False)
+    anim = FuncAnimation(
+        fig, update, frames=len(frames), interval=interval_ms, blit=False
+    )
     plt.close(fig)  # shown through to_jshtml, not as a static figure
     return anim
 
 
-# matplotlib's player draws its buttons with Font Awesome icons loaded from a CDN; these
-# characters need no network, so the animation works in an offline copy of the book.
+# matplotlib's player draws its buttons with Font Awesome icons loaded from a
+# CDN; these characters need no network, so the animation works in an offline
+# copy of the book.
 _BUTTON_TEXT = {
-    "fa fa-play fa-flip-horizontal": "&#9664;", "fa fa-minus": "&minus;", "fa fa-plus": "+",
-    "fa fa-fast-backward": "|&#9664;&#9664;", "fa fa-step-backward": "|&#9664;",
-    "fa fa-pause": "&#10074;&#10074;", "fa fa-play": "&#9654;",
-    "fa fa-step-forward": "&#9654;|", "fa fa-fast-forward": "&#9654;&#9654;|",
+    "fa fa-play fa-flip-horizontal": "&#9664;",
+    "fa fa-minus": "&minus;",
+    "fa fa-plus": "+",
+    "fa fa-fast-backward": "|&#9664;&#9664;",
+    "fa fa-step-backward": "|&#9664;",
+    "fa fa-pause": "&#10074;&#10074;",
+    "fa fa-play": "&#9654;",
+    "fa fa-step-forward": "&#9654;|",
+    "fa fa-fast-forward": "&#9654;&#9654;|",
 }
 
 
 def animation_html(anim, default_mode="loop"):
-    """The animation as self-contained HTML (``IPython.display.HTML`` it): frames and player inline."""
+    """The animation as self-contained HTML (``IPython.display.HTML`` it):
+    frames and player inline."""
     import re
 
     import matplotlib.pyplot as plt
-    with plt.rc_context({"savefig.dpi": "figure"}):  # the figure's own (small) dpi
+
+    # the figure's own (small) dpi
+    with plt.rc_context({"savefig.dpi": "figure"}):
         html = anim.to_jshtml(default_mode=default_mode)
-    html = re.sub(r'<link rel="stylesheet"\s+href="https://[^"]*font-awesome[^"]*">', "", html)
+    html = re.sub(
+        r'<link rel="stylesheet"\s+href="https://[^"]*font-awesome[^"]*">',
+        "",
+        html,
+    )
     for cls, text in _BUTTON_TEXT.items():
         html = html.replace(f'<i class="{cls}"></i>', text)
     if "https://" in html:
-        raise RuntimeError("animation HTML still refers to the network; matplotlib's player changed")
+        raise RuntimeError(
+            "animation HTML still refers to the network; matplotlib's player "
+            "changed"
+        )
     return html

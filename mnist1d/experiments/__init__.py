@@ -1,1 +1,3 @@
-"""One module per chapter experiment; chapters call these and only plot and explain."""
+"""One module per chapter experiment; chapters call these and only plot and
+explain.
+"""

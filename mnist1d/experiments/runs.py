@@ -1,11 +1,14 @@
-"""Train several stacks of model copies, side by side, and keep what the chapters plot.
+"""Train several stacks of model copies, side by side, and keep what the
+chapters plot.
 
-A *stack* is one model class holding many independent copies (one per dataset and seed,
-say). Chapters describe the stacks they want as ``{label: (model name, model kwargs)}``;
-:func:`train_stacks` trains them all on the same per-copy data and returns one
-:class:`FamilyRuns` per label.
+A *stack* is one model class holding many independent copies (one per dataset
+and seed, say). Chapters describe the stacks they want as ``{label: (model
+name, model kwargs)}``; :func:`train_stacks` trains them all on the same
+per-copy data and returns one :class:`FamilyRuns` per label.
 """
+
 import functools
+import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,13 +24,16 @@ __all__ = ["FamilyRuns", "run_parallel", "train_stacks"]
 
 @dataclass
 class FamilyRuns:
-    """One stack's copies: column j of every (T, M) history array is ``columns[j]``."""
+    """One stack's copies: column j of every (T, M) history array is
+    ``columns[j]``.
+    """
+
     name: str
-    columns: list        # (dataset name, seed) per copy
-    history: dict        # from mnist1d.train.train
+    columns: list  # (dataset name, seed) per copy
+    history: dict  # from mnist1d.train.train
     predictions: np.ndarray  # (M, n_test) final test-set predictions
-    parameters: int      # per copy
-    seconds: float       # wall time of the whole stack
+    parameters: int  # per copy
+    seconds: float  # wall time of the whole stack
     model: object = field(default=None, repr=False)  # the trained stack
 
     def copies(self, dataset):
@@ -35,32 +41,47 @@ class FamilyRuns:
         return [j for j, (d, _) in enumerate(self.columns) if d == dataset]
 
     def select(self, key, dataset):
-        """The (T, seeds) columns of history ``key`` that were trained on ``dataset``."""
+        """The (T, seeds) columns of history ``key`` that were trained on
+        ``dataset``.
+        """
         return self.history[key][:, self.copies(dataset)]
 
     @property
     def diverged(self):
-        """Indices of the copies whose training diverged (``TrainConfig(on_divergence="mark")``):
-        their history is NaN from then on."""
-        return [int(j) for j in np.flatnonzero(np.isnan(self.history["test_acc"][-1]))]
+        """Indices of the copies whose training diverged
+        (``TrainConfig(on_divergence="mark")``): their history is NaN from then
+        on."""
+        return [
+            int(j)
+            for j in np.flatnonzero(np.isnan(self.history["test_acc"][-1]))
+        ]
 
     def final(self, key="test_acc"):
-        """Last logged value per copy, as {dataset: array over seeds}; NaN for a diverged copy."""
-        return {d: self.select(key, d)[-1] for d in dict.fromkeys(d for d, _ in self.columns)}
+        """Last logged value per copy, as {dataset: array over seeds}; NaN for
+        a diverged copy."""
+        return {
+            d: self.select(key, d)[-1]
+            for d in dict.fromkeys(d for d, _ in self.columns)
+        }
 
 
-def train_stacks(specs, data, columns, cfg=None, device=None, log=print, workers=1):
-    """Train one stack per entry of ``specs``, every copy on its own column of ``data``.
+def train_stacks(
+    specs, data, columns, cfg=None, device=None, log=print, workers=1
+):
+    """Train one stack per entry of ``specs``, every copy on its own column of
+    ``data``.
 
     Parameters
     ----------
     specs : dict of str -> (str, dict)
-        Label -> (model name for :func:`mnist1d.models.build`, its keyword arguments).
-        With several workers, put the slowest first: stacks are started in this order.
+        Label -> (model name for :func:`mnist1d.models.build`, its keyword
+        arguments). With several workers, put the slowest first: stacks are
+        started in this order.
     data : dict
         Per-copy arrays ``x`` (M, N, L), ``y`` (M, N), ``x_test``, ``y_test``.
     columns : list of (str, int)
-        (dataset name, seed) of each of the M copies; the seed fixes the copy's initial weights.
+        (dataset name, seed) of each of the M copies; the seed fixes
+        the copy's initial weights.
     cfg : TrainConfig, optional
         Default: the paper's protocol.
     log : callable or None
@@ -75,49 +96,95 @@ def train_stacks(specs, data, columns, cfg=None, device=None, log=print, workers
     """
     cfg = TrainConfig() if cfg is None else cfg
     if not isinstance(specs, dict) or not specs:
-        raise ValueError(f"specs must be a non-empty dict of label -> (model name, kwargs), got {specs!r}")
+        raise ValueError(
+            "specs must be a non-empty dict of label -> (model name, kwargs), "
+            f"got {specs!r}"
+        )
     if np.ndim(data["x"]) != 3 or len(columns) != np.shape(data["x"])[0]:
-        raise ValueError(f"columns must give one (dataset, seed) per copy in data['x'] (M, N, L): "
-                         f"{len(columns)} columns for data['x'] of shape {np.shape(data['x'])}")
-    # Once for all stacks: chapter 3's repeated training sets are 100,000 rows per copy.
+        raise ValueError(
+            "columns must give one (dataset, seed) per copy in data['x'] (M, "
+            "N, L): "
+            f"{len(columns)} columns for data['x'] of shape "
+            f"{np.shape(data['x'])}"
+        )
+    # Once for all stacks: chapter 3's repeated training sets are 100,000 rows
+    # per copy.
     data = to_tensors(data, device)
 
     def one(label):
         name, kwargs = specs[label]
-        model = build(name, n_models=len(columns), seeds=[s for _, s in columns], **kwargs)
+        model = build(
+            name,
+            n_models=len(columns),
+            seeds=[s for _, s in columns],
+            **kwargs,
+        )
         t0 = time.perf_counter()
         history = train(model, data, cfg, device=device)
-        run = FamilyRuns(label, columns, history, predict(model, data["x_test"]),
-                         count_parameters(model), time.perf_counter() - t0, model)
+        run = FamilyRuns(
+            label,
+            columns,
+            history,
+            predict(model, data["x_test"]),
+            count_parameters(model),
+            time.perf_counter() - t0,
+            model,
+        )
+        # kept for the end: lines from worker threads would interleave
         if log is not None:
-            accs = ", ".join(f"{k} {100 * np.nanmean(v):.1f}%" if not np.isnan(v).all() else f"{k} -"
-                             for k, v in run.final().items())
-            lost = f" ({len(run.diverged)} diverged, left out)" if run.diverged else ""
-            log(f"{label:>6}: {len(columns)} copies, {cfg.steps} steps in {run.seconds:5.1f} s; "
-                f"test accuracy {accs}{lost}")
+            accs = ", ".join(
+                f"{k} {100 * np.nanmean(v):.1f}%"
+                if not np.isnan(v).all()
+                else f"{k} -"
+                for k, v in run.final().items()
+            )
+            lost = (
+                f", {len(run.diverged)} diverged (left out)"
+                if run.diverged
+                else ""
+            )
+            lines[label] = (
+                f"{label}: {len(columns)} copies x {cfg.steps} steps in "
+                f"{run.seconds:.1f} s{lost}\n"
+                + textwrap.fill(
+                    accs,
+                    79,
+                    initial_indent="  test accuracy: ",
+                    subsequent_indent="    ",
+                )
+            )
         return run
 
-    runs = run_parallel([functools.partial(one, label) for label in specs], workers, device)
+    lines = {}
+    runs = run_parallel(
+        [functools.partial(one, label) for label in specs], workers, device
+    )
+    if log is not None:
+        log("\n".join(lines[label] for label in specs))
     return dict(zip(specs, runs))
 
 
 def run_parallel(jobs, workers=1, device="cpu"):
-    """Call every job (a function of no arguments); return their results in order.
+    """Call every job (a function of no arguments); return their results in
+    order.
 
-    With ``workers > 1`` that many jobs run at a time, each in its own thread, and torch
-    runs every operation on a single thread meanwhile: the course's models are too small
-    for one operation to keep two cores busy, so on a 2-core CPU two jobs side by side
-    finish sooner than one after the other. Each operation still computes alone, so results
-    do not depend on how the threads interleave. Jobs start in the order given: put the
-    slowest first.
+    With ``workers > 1`` that many jobs run at a time, each in its own thread,
+    and torch runs every operation on a single thread meanwhile: the course's
+    models are too small for one operation to keep two cores busy, so on a
+    2-core CPU two jobs side by side finish sooner than one after the other.
+    Each operation still computes alone, so results do not depend on how the
+    threads interleave. Jobs start in the order given: put the slowest first.
 
-    Threads only help on the CPU: on any other ``device`` (None means the default device,
-    CUDA when present) the jobs run one after another, since threads would share one CUDA
-    stream and the thread count is CPU tuning.
+    Threads only help on the CPU: on any other ``device`` (None means the
+    default device, CUDA when present) the jobs run one after another, since
+    threads would share one CUDA stream and the thread count is CPU tuning.
     """
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
-    if torch.device(default_device() if device is None else device).type != "cpu":
+    if (
+        torch.device(default_device() if device is None else device).type
+        != "cpu"
+    ):
         workers = 1
     if workers == 1:
         return [job() for job in jobs]
