@@ -151,3 +151,25 @@ def test_instructors_page_shows_the_current_overview():
     table = overview_markdown(chapter_overview(ROOT / "book"),
                               load_device_runs(ROOT / "benchmarks" / "results" / "device_runs.json"))
     assert any(source({"source": s}) == table for s in shown), "re-execute book/instructors.ipynb"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_shown_source_is_the_current_source(path):
+    """Each show_source(...) output is the package's code as it is now: re-execute the
+    chapter after changing a function it shows."""
+    import inspect
+
+    cells = code_cells(path)
+    imports = "\n".join(ln for c in cells for ln in source(c).splitlines()
+                        if re.match(r"^(from mnist1d\S* import|import mnist1d)", ln))
+    names = {}
+    exec(imports, names)
+    shown = 0
+    for c in cells:
+        for call in re.findall(r"show_source\(([^)]*)\)", source(c)):
+            want = "\n\n".join(inspect.getsource(eval(e.strip(), names)).rstrip() for e in call.split(","))
+            stored = [o["data"]["text/markdown"] for o in c["outputs"] if "text/markdown" in o.get("data", {})]
+            stored = ["".join(s) if isinstance(s, list) else s for s in stored]
+            assert f"```python\n{want}\n```" in stored, f"{path.name}: show_source({call}) is stale"
+            shown += 1
+    assert shown, f"{path.name} shows no package source"

@@ -7,6 +7,7 @@ web server would. Screenshots of every page go to ``_build/screenshots/`` (or
 ``MNIST1D_REQUIRE_BROWSER=1`` (CI sets it), when they fail.
 """
 import functools
+import html as html_lib
 import http.server
 import os
 import re
@@ -91,6 +92,41 @@ def test_colab_buttons_open_the_plain_chapters(book):
 def test_every_toc_page_is_built(book):
     missing = [page for page in PAGES if not (book / f"{page}.html").exists()]
     assert PAGES and not missing
+
+
+def _article(book, page):
+    """The page's article: its HTML between the theme's main-content markers."""
+    html = (book / f"{page}.html").read_text()
+    start, end = html.find('<article class="bd-article">'), html.find("</article>")
+    assert start >= 0 and end > start, f"{page}: no article element"
+    return html[start:end]
+
+
+def _text(fragment):
+    return html_lib.unescape(re.sub(r"<[^>]+>", "", fragment))
+
+
+def test_pages_show_no_raw_markdown_and_no_test_plumbing(book):
+    """Every table printed by code renders as a table, and no nbval marker is visible."""
+    for page in PAGES:
+        article = _article(book, page)
+        assert "NBVAL" not in _text(article), f"{page}: an nbval marker is on the page"
+        prose = re.sub(r"<pre\b.*?</pre>", "", article, flags=re.S)  # code may build tables
+        raw = re.findall(r"\|\s*:?-{3,}:?\s*\|", _text(prose))
+        assert not raw, f"{page}: a Markdown table shown as text ({raw[0]!r}...)"
+
+
+def test_code_fits_the_column(book):
+    """No line of code or printed output is wider than the column's 80 characters."""
+    wide = [f"{page}: {line}" for page in PAGES
+            for block in re.findall(r"<pre\b[^>]*>(.*?)</pre>", _article(book, page), re.S)
+            for line in _text(block).split("\n") if len(line) > 80]
+    assert not wide, f"{len(wide)} lines wider than 80 characters:\n" + "\n".join(wide[:20])
+
+
+def test_every_page_has_the_favicon(book):
+    for page in PAGES:
+        assert re.search(r'<link rel="icon" href="[^"]*favicon\.png"', (book / f"{page}.html").read_text()), page
 
 
 def notebook_counts(page):
@@ -190,11 +226,33 @@ def test_page_in_browser(browser, server, book, page_path):
         check_animations(page, animations)
         n_links, broken = check_links(page, book, server)
         assert n_links > 10 and not broken, f"internal links that do not resolve: {broken}"
+        shrunk = page.evaluate("""() => [...document.querySelectorAll('article img')]
+            .filter(i => i.clientWidth > 0 && i.naturalWidth > 1.3 * i.clientWidth)
+            .map(i => `${i.naturalWidth} px shown at ${i.clientWidth} px`)""")
+        assert not shrunk, f"figures shrunk by more than 1.3x to fit the column: {shrunk}"
+        assert page.locator(".search-button-field:visible").count() == 1, "one search box"
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=SHOTS / f"{Path(page_path).name}.png", full_page=True)
+        page.set_viewport_size({"width": 400, "height": 800})
+        page.wait_for_timeout(300)
+        page.screenshot(path=SHOTS / f"{Path(page_path).name}-400px.png", full_page=True)
         assert not trouble["offsite"], f"requests off this machine: {trouble['offsite']}"
         assert not trouble["failed"], f"failed requests: {trouble['failed']}"
         assert not trouble["js"], f"JavaScript errors: {trouble['js']}"
         assert not trouble["console"], f"console errors: {trouble['console']}"
+    finally:
+        page.context.close()
+
+
+def test_wide_tables_scroll_visibly_on_a_phone(browser, server):
+    """At 400 px the landing page's results table scrolls inside its box, which shows it."""
+    page, _ = open_page(browser, f"{server}book/intro.html")
+    try:
+        page.set_viewport_size({"width": 400, "height": 800})
+        box = page.locator("article .pst-scrollable-table-container").first
+        sizes = box.evaluate("b => [b.scrollWidth, b.clientWidth, getComputedStyle(b).overflowX, "
+                             "getComputedStyle(b).backgroundImage]")
+        assert sizes[0] > sizes[1] and sizes[2] in ("auto", "scroll"), sizes
+        assert "gradient" in sizes[3], "no scroll shadow on the table box"
     finally:
         page.context.close()
