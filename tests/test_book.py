@@ -173,3 +173,12 @@ def test_shown_source_is_the_current_source(path):
             assert f"```python\n{want}\n```" in stored, f"{path.name}: show_source({call}) is stale"
             shown += 1
     assert shown, f"{path.name} shows no package source"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_glue_calls_are_not_on_the_page(path):
+    """glue(...) carries numbers into the prose; it is bookkeeping, so it lives in cells the
+    page removes (tag remove-cell), never in the code a reader studies."""
+    shown = [i for i, c in enumerate(code_cells(path)) if "glue(" in source(c)
+             and "remove-cell" not in c.get("metadata", {}).get("tags", [])]
+    assert not shown, f"{path.name}: glue calls in visible code cells {shown}"

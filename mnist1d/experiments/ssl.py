@@ -316,7 +316,7 @@ def layer_features(model, x, chunk=1000):
 
 def linear_probe(f_train, y_train, f_test, y_test):
     """Test accuracy (%) of logistic regression on standardised features
-    (scikit- learn)."""
+    (scikit-learn)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
