@@ -92,17 +92,19 @@ def to_tensors(dataset, device=None):
                 f"data has no {k!r}: it needs x, y, x_test and y_test"
             )
         v = torch.as_tensor(dataset[k])
-        if k.startswith("y") and (
-            v.is_floating_point() or v.is_complex() or v.dtype == torch.bool
-        ):
-            # not rounded
-            raise ValueError(
-                f"data[{k!r}] must hold integer class labels, got {v.dtype}"
-            )
+        if k.startswith("y"):
+            _check_label_dtype(k, v)  # float labels are refused, not rounded
         out[k] = v.to(
             device, torch.float32 if k.startswith("x") else torch.int64
         )
     return out
+
+
+def _check_label_dtype(key, y):
+    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+        raise ValueError(
+            f"data[{key!r}] must hold integer class labels, got {y.dtype}"
+        )
 
 
 def check_data(model, data, cfg=None):
@@ -141,32 +143,25 @@ def check_data(model, data, cfg=None):
             )
         n = x.shape[-2]
         # labels shared by all copies, or one set per copy
-        if tuple(y.shape) not in (
-            (n,),
-            (m, n),
-        ):
+        if tuple(y.shape) not in ((n,), (m, n)):
             raise ValueError(
                 f"data[{yk!r}] must have shape ({n},) or ({m}, {n}) (a label "
-                "per row of "
-                f"data[{xk!r}], for all copies or per copy), got "
-                f"{tuple(y.shape)}"
+                f"per row of data[{xk!r}], for all copies or per copy), "
+                f"got {tuple(y.shape)}"
             )
         if not x.is_floating_point():
             raise ValueError(
                 f"data[{xk!r}] must hold floating-point numbers, got {x.dtype}"
             )
-        if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
-            raise ValueError(
-                f"data[{yk!r}] must hold integer class labels, got {y.dtype}"
-            )
+        _check_label_dtype(yk, y)
         if x.shape[-2] == 0:
             raise ValueError(f"data[{xk!r}] has no examples")
         low, high = int(y.min()), int(y.max())
         if low < 0 or high >= classes:
             raise ValueError(
                 f"data[{yk!r}] must be labels in [0, {classes - 1}] for a "
-                "model with "
-                f"n_classes={classes}, got values from {low} to {high}"
+                f"model with n_classes={classes}, got values from {low} to "
+                f"{high}"
             )
         if not bool(torch.isfinite(x).all()):
             raise ValueError(f"data[{xk!r}] contains NaN or infinite values")

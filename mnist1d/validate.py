@@ -9,7 +9,7 @@ shape error deep inside torch, or not at all.
 import math
 import numbers
 
-__all__ = ["integer", "number", "choice", "flag", "seeds"]
+__all__ = ["integer", "integers", "number", "choice", "flag", "seeds"]
 
 
 def integer(name, value, minimum=1, maximum=None):
@@ -53,22 +53,24 @@ def number(name, value, low=None, high=None, low_open=False, high_open=False):
     )
 
 
-def seeds(name, value):
-    """``value`` as a tuple of ints >= 0, if it is a non-empty sequence of
-    them."""
+def integers(name, value, minimum=0):
+    """``value`` as a tuple of ints >= minimum, if it is a non-empty sequence
+    of them."""
+    allowed = f"a non-empty sequence of integers >= {minimum}"
     try:
         out = tuple(value)
     except TypeError:
-        raise ValueError(
-            f"{name} must be a non-empty sequence of integers >= 0, got "
-            f"{value!r}"
-        ) from None
+        raise ValueError(f"{name} must be {allowed}, got {value!r}") from None
     if not out:
-        raise ValueError(
-            f"{name} must be a non-empty sequence of integers >= 0, got "
-            f"{value!r}"
-        )
-    return tuple(integer(f"{name}[{i}]", s, 0) for i, s in enumerate(out))
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return tuple(
+        integer(f"{name}[{i}]", v, minimum) for i, v in enumerate(out)
+    )
+
+
+def seeds(name, value):
+    """``value`` as a tuple of seeds (ints >= 0), non-empty."""
+    return integers(name, value, 0)
 
 
 def choice(name, value, allowed):

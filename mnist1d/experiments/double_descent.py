@@ -376,9 +376,7 @@ def sweep(
         raise ValueError(
             f"name must be one of {sorted(SIZE_KEYS)}, got {name!r}"
         )
-    sizes = sorted(validate.seeds("sizes", sizes))
-    if sizes[0] < 1:
-        raise ValueError(f"sizes must be integers >= 1, got {sizes!r}")
+    sizes = sorted(validate.integers("sizes", sizes, 1))
     integer("first_seed", first_seed, 0)
     _check_label_sets(label_sets, data)
     counts = _seed_counts(n_seeds, sizes)
@@ -446,7 +444,6 @@ def sweep(
         }
         for which in ("train", "test")
     }
-    diverged = {k: np.zeros(len(sizes), int) for k in labels}
     for g, hist in hists.items():
         for which in ("train", "test"):
             e = 100 * (
@@ -458,11 +455,10 @@ def sweep(
             for i, k in enumerate(labels):
                 for c, (r, s) in enumerate(runs[g]):
                     err[which][k][:, r, index[s]] = e[:, i, c]
-                    # with TrainConfig(on_divergence="mark"), a diverged run is
-                    # NaN: missing, as a seed not run
-                    diverged[k][index[s]] += which == "test" and np.isnan(
-                        e[-1, i, c]
-                    )
+    # With TrainConfig(on_divergence="mark") a diverged run is NaN, missing as
+    # a seed not run is; count the NaN among the runs each size had.
+    ran = np.arange(max(counts.values()))[:, None] < [counts[s] for s in sizes]
+    diverged = {k: (np.isnan(err["test"][k][-1]) & ran).sum(0) for k in labels}
     if log is not None and any(d.any() for d in diverged.values()):
         log(
             f"{name}: "
