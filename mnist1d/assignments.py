@@ -26,11 +26,16 @@ from typing import Optional
 
 import nbformat
 
+from .checks import questions, test_source
+
+GRADER_TAGS = {"tests", "wrong-answer"}  # raw cells for graders only
+
 START = re.compile(r"```\{solution-start\}\s+([\w-]+)")
 END = re.compile(r"```\{solution-end\}\s*```")
 EXERCISE = re.compile(
     r"```\{exercise\}[^\n]*\n:label: ([\w-]+)\n(.*?)```", re.S
 )
+INSTALL = re.compile(r"mnist1d-course==([\w.]+)")
 RUNTIME = re.compile(r"chapter ran in (\d+) s")
 # 01_building_mnist1d.ipynb, ...; other pages are not chapters
 CHAPTER_GLOB = "[0-9][0-9]_*.ipynb"
@@ -54,24 +59,76 @@ def _clear(nb):
     return nb
 
 
-def _stub(label, statement):
+def _stub(label, statement, answer=None):
     lines = [
         f"# Exercise {label}: your solution here. The exercise asks:",
         "#",
     ]
-    for line in statement.strip().splitlines():
-        if line.startswith(":"):
-            continue
-        # long lines wrapped to the book's column, keeping their indentation
-        indent = line[: len(line) - len(line.lstrip())]
-        parts = textwrap.wrap(line, 75, subsequent_indent=indent) or [""]
-        lines += [f"#   {part}".rstrip() for part in parts]
-    return nbformat.v4.new_code_cell("\n".join(lines + ["", "..."]))
+    text = "\n".join(
+        line
+        for line in statement.strip().splitlines()
+        if not line.startswith(":")
+    )
+    for i, paragraph in enumerate(re.split(r"\n\s*\n", text)):
+        if i:
+            lines.append("#")
+        # a paragraph's lines joined, then wrapped to the book's column
+        words = " ".join(paragraph.split())
+        lines += [f"#   {part}" for part in textwrap.wrap(words, 75)]
+    last = f"{answer} = ..." if answer else "..."
+    return nbformat.v4.new_code_cell("\n".join(lines + ["", last]))
 
 
-def student_notebook(nb, name="notebook"):
+def _checks_cell(questions):
+    """The student notebook's cell that writes the public checks and makes
+    ``grader``."""
+    entries = []
+    for q in questions:
+        source = test_source(q, public_only=True)
+        if '"""' in source or "\\" in source:
+            raise ValueError(
+                f"tests of {q.label}: no triple quotes or backslashes, so "
+                "they can be written into the student notebook"
+            )
+        entries.append(f'        "{q.label}": r"""\n{source}""",')
+    lines = [
+        "# The exercises' checks (otter-grader). After an exercise, run",
+        '# grader.check("<its label>") for feedback; your instructor also',
+        "# has hidden tests that grade it.",
+        "from mnist1d.checks import write_checks",
+        "",
+        "grader = write_checks(",
+        "    {",
+        *entries,
+        "    }",
+        ")",
+    ]
+    return nbformat.v4.new_code_cell("\n".join(lines))
+
+
+def exercise_labels(nb):
+    """The labels of ``nb``'s exercises, in order."""
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    return [m[0] for m in EXERCISE.findall(text)]
+
+
+def chapter_questions(nb, name="notebook"):
+    """``nb``'s graded questions (:func:`mnist1d.checks.questions`), or []
+    if it has no tests cells."""
+    if not any("tests" in c.metadata.get("tags", []) for c in nb.cells):
+        return []
+    return questions(nb, exercise_labels(nb), name)
+
+
+def student_notebook(nb, name="notebook", grading=False):
     """A copy of ``nb`` with each solution replaced by a runnable stub and
     outputs cleared.
+
+    A stub repeats the exercise as comments and sets its answer variable to
+    ``...``. With ``grading``, a cell before the first exercise writes the
+    public checks and makes otter's ``grader``, and each stub is followed by
+    ``grader.check("<label>")``. The exercises' tests and wrong answers
+    (:mod:`mnist1d.checks`) are left out.
 
     Raises
     ------
@@ -81,10 +138,16 @@ def student_notebook(nb, name="notebook"):
         the student notebook).
     """
     out = copy.deepcopy(nb)
+    graded = {q.label: q for q in chapter_questions(nb, name)}
     statements, cells, label = {}, [], None
     for cell in out.cells:
+        if GRADER_TAGS & set(cell.metadata.get("tags", [])):
+            continue
         text = cell.source if cell.cell_type == "markdown" else ""
-        statements.update({m[0]: m[1] for m in EXERCISE.findall(text)})
+        found = {m[0]: m[1] for m in EXERCISE.findall(text)}
+        if grading and graded and found and not statements:
+            cells.append(_checks_cell(graded.values()))
+        statements.update(found)
         start = START.search(text)
         if label is None and start:
             label = start[1]
@@ -99,7 +162,12 @@ def student_notebook(nb, name="notebook"):
         if label is not None:
             end = END.search(text)
             if end:
-                cells.append(_stub(label, statements[label]))
+                q = graded.get(label)
+                cells.append(_stub(label, statements[label], q and q.answer))
+                if grading and q:
+                    cells.append(
+                        nbformat.v4.new_code_cell(f'grader.check("{label}")')
+                    )
                 after = text[end.end() :].strip()
                 if after:
                     cells.append(nbformat.v4.new_markdown_cell(after))
@@ -124,26 +192,48 @@ def instructor_notebook(nb):
     return _clear(copy.deepcopy(nb))
 
 
+def _rehearsal_cell(kind, code):
+    cell = nbformat.v4.new_code_cell(code)
+    cell.metadata["mnist1d"] = {"rehearsal": kind}
+    return cell
+
+
+def _rehearse(stage, questions_json, label=None):
+    extra = f", {label!r}" if label else ""
+    return _rehearsal_cell(
+        "check",
+        f"# Rehearsal: the checks, with {stage} in place\n"
+        "from mnist1d.checks import rehearse\n\n"
+        f"rehearse(globals(), {stage!r}, r'''{questions_json}'''{extra})",
+    )
+
+
 def rehearsal_notebook(nb, name="notebook"):
     """The student notebook, then the chapter's own solutions, as one notebook
-    for nbval.
+    for nbval, with the exercises' checks tested on both.
 
-    A student notebook and its chapter share every cell before the first
-    solution. Running that common part once, then the rest of the student
-    notebook (stubs in place of the solutions), then the rest of the chapter
-    (the solutions, with their stored outputs) runs every cell of both
-    notebooks in order in one kernel, for the cost of the chapter alone. The
-    student's cells run in exactly the state a student's kernel would be in: no
-    solution has run yet. The chapter's own cells keep their outputs, so nbval
-    still compares them.
+    A student notebook (with its checks, ``grading=True``) and its chapter
+    share every cell before the first exercise. Running that common part
+    once, then the rest of the student notebook (stubs in place of the
+    solutions), then the rest of the chapter (the solutions, with their
+    stored outputs) runs every cell of both notebooks in order in one kernel,
+    for the cost of the chapter alone. The student's cells run in exactly the
+    state a student's kernel would be in: no solution has run yet. The
+    chapter's own cells keep their outputs, so nbval still compares them.
+
+    Cells of :func:`mnist1d.checks.rehearse` test the tests: after the
+    student's part every question scores zero, after the solutions full
+    marks, and each wrong answer (run last) fails a hidden case.
 
     Returns
     -------
     nbformat.NotebookNode
-        ``prefix + student rest + chapter rest``; the student's cells carry the
-        metadata ``{"mnist1d": {"rehearsal": "student"}}`` and new ids.
+        ``prefix + student rest + stub check + chapter rest + solution check
+        + wrong answers and their checks``; added cells carry the metadata
+        ``{"mnist1d": {"rehearsal": "student" | "check" | "wrong"}}`` and
+        new ids.
     """
-    student = student_notebook(nb, name)
+    student = student_notebook(nb, name, grading=True)
     shared = 0
     for mine, theirs in zip(nb.cells, student.cells):
         if (mine.cell_type, mine.source) != (theirs.cell_type, theirs.source):
@@ -151,27 +241,55 @@ def rehearsal_notebook(nb, name="notebook"):
         shared += 1
     out = copy.deepcopy(nb)
     rest = student.cells[shared:]
-    for i, cell in enumerate(rest):
-        # the timing cell appears twice; ids must stay unique
-        cell.id = f"student-{i}"
+    for cell in rest:
         cell.metadata["mnist1d"] = {"rehearsal": "student"}
-    out.cells = out.cells[:shared] + rest + out.cells[shared:]
+    qs = chapter_questions(nb, name)
+    after_student, after_chapter = [], []
+    if qs:
+        blob = json.dumps([vars(q) for q in qs])
+        if "'''" in blob:
+            raise ValueError(f"{name}: tests may not contain '''")
+        after_student = [_rehearse("stubs", blob)]
+        after_chapter = [_rehearse("solutions", blob)]
+        for q in qs:
+            if q.wrong:
+                after_chapter += [
+                    _rehearsal_cell("wrong", q.wrong),
+                    _rehearse("wrong", blob, q.label),
+                ]
+    out.cells = (
+        out.cells[:shared]
+        + rest
+        + after_student
+        + out.cells[shared:]
+        + after_chapter
+    )
+    added = rest + after_student + after_chapter
+    for i, cell in enumerate(added):
+        # the timing cell appears twice; ids must stay unique
+        cell.id = f"rehearsal-{i}"
     return out
 
 
-def write_assignments(book_dir, out_dir, instructor=False, rehearsal=False):
-    """Write ``out_dir/student/*.ipynb`` (and ``instructor/``, ``rehearsal/``)
-    for every chapter.
+def write_assignments(
+    book_dir, out_dir, instructor=False, rehearsal=False, grading=False
+):
+    """Write ``out_dir/student/*.ipynb`` (and ``instructor/``, ``rehearsal/``,
+    ``grading/``) for every chapter.
 
     Student and instructor notebooks are plain
     (:func:`mnist1d.plain.plain_notebook`): the chapter's glued values written
-    in, citations as text, exercises as plain Markdown.
+    in, citations as text, exercises as plain Markdown. With ``grading``, the
+    student notebooks carry their public checks and install the grader on
+    Colab, and ``grading/<chapter>/questions.json`` holds every test, hidden
+    ones too, for ``python -m mnist1d.grading``.
 
     Returns
     -------
     list of Path
-        The notebooks written.
+        The notebooks and bundles written.
     """
+    from .grading import Bundle, write_bundle
     from .plain import citations, plain_notebook
     from .reproduction import glued
 
@@ -188,11 +306,10 @@ def write_assignments(book_dir, out_dir, instructor=False, rehearsal=False):
         # Students and instructors open these in Jupyter or Colab, which do not
         # render MyST.
         values = glued(nb)
-        kinds = {
-            "student": plain_notebook(
-                student_notebook(nb, path.name), values, refs
-            )
-        }
+        student = student_notebook(nb, path.name, grading)
+        if grading:
+            _install_grader(student, path.name)
+        kinds = {"student": plain_notebook(student, values, refs)}
         if instructor:
             kinds["instructor"] = plain_notebook(
                 instructor_notebook(nb), values, refs
@@ -204,7 +321,25 @@ def write_assignments(book_dir, out_dir, instructor=False, rehearsal=False):
             target.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(out, target)
             written.append(target)
+        if grading:
+            target = Path(out_dir) / "grading" / path.stem
+            write_bundle(
+                Bundle(path.name, chapter_questions(nb, path.name)), target
+            )
+            written.append(target / "questions.json")
     return written
+
+
+def _install_grader(nb, name):
+    """Make the student notebook's Colab install cell also install the
+    grader (the ``grader`` extra)."""
+    install = INSTALL.search(nb.cells[1].source) if len(nb.cells) > 1 else None
+    if install is None:
+        raise ValueError(
+            f"{name}: its second cell must install mnist1d-course==VERSION"
+        )
+    cell = nb.cells[1]
+    cell.source = INSTALL.sub(r"mnist1d-course[grader]==\1", cell.source)
 
 
 @dataclass
@@ -317,6 +452,53 @@ def overview_markdown(chapters, device_runs=None):
     return "\n".join(rows)
 
 
+def questions_markdown(book_dir):
+    """A Markdown table of every chapter's graded questions: the answer
+    variable, the public and hidden test cases, the automatic and manual
+    points."""
+    rows = [
+        "| chapter | question | answer in | public / hidden cases "
+        "| points | manual points |",
+        "| --- | --- | --- | :-: | ---: | ---: |",
+    ]
+    for path in sorted(Path(book_dir).glob(CHAPTER_GLOB)):
+        nb = nbformat.read(path, as_version=4)
+        for q in chapter_questions(nb, path.name):
+            hidden = q.tests.count("@test_case(hidden=True)")
+            public = q.tests.count("@test_case(") - hidden
+            rows.append(
+                f"| {path.name[:2]} | `{q.label}` | `{q.answer}` | "
+                f"{public} / {hidden} | {q.points:g} | "
+                f"{q.manual:g} |".replace("| 0 |", "| - |")
+            )
+    return "\n".join(rows)
+
+
+def gradebooks_markdown(folder):
+    """The gradebooks in ``folder`` (``<chapter>.csv`` from ``python -m
+    mnist1d.grading``), as one Markdown table: a row per submission, its
+    points per question, total and notes."""
+    import csv
+
+    rows = [
+        "| chapter | submission | points per question | total | notes |",
+        "| --- | --- | --- | ---: | --- |",
+    ]
+    for path in sorted(Path(folder).glob("*.csv")):
+        with open(path, newline="") as f:
+            for row in csv.DictReader(f):
+                questions = [
+                    k for k in row if k.startswith("ex") and "(manual" not in k
+                ]
+                points = ", ".join(f"`{k}` {row[k]}" for k in questions)
+                rows.append(
+                    f"| {path.stem[:2]} | {row['student']} | {points} | "
+                    f"{row['auto total']} / {row['auto possible']} | "
+                    f"{row['notes']} |"
+                )
+    return "\n".join(rows)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m mnist1d.assignments",
@@ -334,6 +516,12 @@ def main(argv=None):
         help="also write notebooks with solutions kept",
     )
     parser.add_argument(
+        "--grading",
+        action="store_true",
+        help="student notebooks with their checks (otter-grader), and "
+        "grading/<chapter>/ bundles with the hidden tests",
+    )
+    parser.add_argument(
         "--rehearsal",
         action="store_true",
         help="also write what CI runs: each student notebook, then its "
@@ -341,7 +529,11 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     for path in write_assignments(
-        args.book_dir, args.out_dir, args.instructor, args.rehearsal
+        args.book_dir,
+        args.out_dir,
+        args.instructor,
+        args.rehearsal,
+        args.grading,
     ):
         print(path)
 

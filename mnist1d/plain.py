@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nbformat
 
-from .assignments import CHAPTER_GLOB
+from .assignments import CHAPTER_GLOB, GRADER_TAGS
 from .reproduction import glued
 
 __all__ = [
@@ -113,6 +113,12 @@ def plain_notebook(nb, values, refs, clear_outputs=True):
     """A copy of ``nb`` whose markdown has no MyST left; ``values`` are the
     glued values."""
     out = copy.deepcopy(nb)
+    # the exercises' tests are for graders (mnist1d.checks), not readers
+    out.cells = [
+        c
+        for c in out.cells
+        if not GRADER_TAGS & set(c.metadata.get("tags", []))
+    ]
     for cell in out.cells:
         if cell.cell_type == "markdown":
             cell.source = plain_markdown(cell.source, values, refs)

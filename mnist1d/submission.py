@@ -1,0 +1,97 @@
+"""Run one submitted notebook and write its answers: the grader's child
+process.
+
+``python -m mnist1d.submission NOTEBOOK OUT_JSON NAME [NAME ...]`` runs the
+notebook's code cells in order in an IPython shell in this process (so the
+grader can stop it, and everything it started, as one process group), and
+after every cell rewrites ``OUT_JSON`` atomically with the answers ``NAME...``
+defined so far (:func:`mnist1d.answers.collect`), the cells that raised, and
+how much the notebook printed. A notebook that runs forever or ends its own
+process still leaves the answers of the cells it finished. Printed output is
+kept only up to a cap and counted beyond it.
+"""
+
+import io
+import json
+import os
+import sys
+import time
+
+import nbformat
+
+from .answers import collect
+
+KEEP_BYTES = 65_536  # printed output kept for the gradebook's reasons
+
+
+class CappedSink(io.TextIOBase):
+    """A text stream that keeps its first ``KEEP_BYTES`` and counts the
+    rest."""
+
+    def __init__(self):
+        self.kept, self.total = [], 0
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        text = str(text)
+        room = KEEP_BYTES - min(self.total, KEEP_BYTES)
+        if room:
+            self.kept.append(text[:room])
+        self.total += len(text)
+        return len(text)
+
+    def flush(self):
+        pass
+
+
+def _write(path, record):
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(record, f)
+    os.replace(tmp, path)
+
+
+def run(notebook, out, names):
+    nb = nbformat.read(notebook, as_version=4)
+    from IPython.core.interactiveshell import InteractiveShell
+
+    sink = CappedSink()
+    real = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = sink
+    shell = InteractiveShell.instance()
+    record = {"answers": {}, "errors": [], "cells": 0, "printed": 0}
+    start = time.perf_counter()
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for i, cell in enumerate(code, 1):
+        record["running"] = i
+        _write(out, record)
+        result = shell.run_cell(cell.source, store_history=True)
+        error = result.error_before_exec or result.error_in_exec
+        if error is not None:
+            record["errors"].append(
+                [i, f"{type(error).__name__}: {str(error)[:200]}"]
+            )
+        record["answers"] = collect(shell.user_ns, names)
+        record["cells"], record["printed"] = i, sink.total
+        record["seconds"] = round(time.perf_counter() - start, 1)
+    record.pop("running")
+    record["finished"] = True
+    _write(out, record)
+    sys.stdout, sys.stderr = real
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) < 2:
+        raise SystemExit(
+            "usage: python -m mnist1d.submission NOTEBOOK OUT_JSON NAME..."
+        )
+    run(argv[0], argv[1], argv[2:])
+    # skip atexit handlers and threads a notebook may have left behind
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
