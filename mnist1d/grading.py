@@ -192,7 +192,7 @@ def _answers(record):
         return Unsupported(f"unreadable answers: {error}")
 
 
-def grade_notebook(bundle, data, timeout=600, memory_gb=None):
+def grade_notebook(bundle, data, timeout=600, memory_gb=None, keep=None):
     """Grade one submission (its file's bytes).
 
     Returns
@@ -201,6 +201,9 @@ def grade_notebook(bundle, data, timeout=600, memory_gb=None):
         Question label -> points, for every auto-graded question.
     notes : list of str
         Why points were lost, and what else went wrong.
+
+    ``keep``, a path, receives the submission's answers as JSON (to look
+    at, or to grade again after a test is changed).
     """
     import nbformat
 
@@ -217,6 +220,8 @@ def grade_notebook(bundle, data, timeout=600, memory_gb=None):
     record, notes = _run(data, names, timeout, memory_gb)
     if record is None:
         return zero, notes
+    if keep is not None:
+        Path(keep).write_text(json.dumps(record.get("answers", {})))
     for cell, error in record.get("errors", [])[:3]:
         notes.append(f"code cell {cell} raised {error}")
     if record.get("printed", 0) > 10 * 2**20:
@@ -239,7 +244,9 @@ def grade_notebook(bundle, data, timeout=600, memory_gb=None):
     return points, notes
 
 
-def grade_folder(bundle_dir, submissions, timeout=600, memory_gb=None):
+def grade_folder(
+    bundle_dir, submissions, timeout=600, memory_gb=None, answers_dir=None
+):
     """Grade every ``*.ipynb`` in ``submissions`` (one at a time).
 
     Returns
@@ -258,10 +265,13 @@ def grade_folder(bundle_dir, submissions, timeout=600, memory_gb=None):
     files = {p.stem: p.read_bytes() for p in paths}
     snapshot = _watched_files(bundle_dir)
     roots = [Path(bundle_dir), Path(__file__).parent]
+    if answers_dir is not None:
+        Path(answers_dir).mkdir(parents=True, exist_ok=True)
     rows = []
     for student, data in files.items():
         start = time.perf_counter()
-        points, notes = grade_notebook(bundle, data, timeout, memory_gb)
+        keep = answers_dir and Path(answers_dir, f"{student}.json")
+        points, notes = grade_notebook(bundle, data, timeout, memory_gb, keep)
         changed = _restore(snapshot, roots)
         if changed:
             points = dict.fromkeys(points, 0.0)
@@ -324,11 +334,20 @@ def main(argv=None):
         default=None,
         help="address-space limit per submission, in GiB (default: none)",
     )
+    parser.add_argument(
+        "--answers",
+        default=None,
+        help="folder to keep each submission's answers in, as JSON",
+    )
     args = parser.parse_args(argv)
     if not args.timeout > 0:
         parser.error(f"--timeout must be > 0 seconds, got {args.timeout}")
     rows = grade_folder(
-        args.bundle, args.submissions, args.timeout, args.memory_gb
+        args.bundle,
+        args.submissions,
+        args.timeout,
+        args.memory_gb,
+        args.answers,
     )
     bundle = load_bundle(args.bundle)
     print(write_gradebook(rows, bundle, args.out))

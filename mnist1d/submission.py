@@ -76,7 +76,7 @@ def run(notebook, out, names):
         record["answers"] = collect(shell.user_ns, names)
         record["cells"], record["printed"] = i, sink.total
         record["seconds"] = round(time.perf_counter() - start, 1)
-    record.pop("running")
+    record.pop("running", None)
     record["finished"] = True
     _write(out, record)
     sys.stdout, sys.stderr = real

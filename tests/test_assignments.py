@@ -38,7 +38,8 @@ def test_student_notebook_keeps_no_solution(path):
     assert "solution-start" not in text and "solution-end" not in text
     assert not any("solution" in c.metadata.get("tags", []) for c in student.cells)
     # everything that is not a solution stays, in order
-    kept = [c.source for c in nb.cells if "solution" not in c.metadata.get("tags", [])
+    # the exercises' tests and wrong answers are for graders only (tests/test_grading.py)
+    kept = [c.source for c in nb.cells if not {"solution", "tests", "wrong-answer"} & set(c.metadata.get("tags", []))
             and "solution-" not in c.source]
     assert [s for s in kept if s in text] == kept
     shared = "\n".join(kept)  # a line such as ax.legend() may also occur outside the solutions
@@ -62,7 +63,7 @@ def test_rehearsal_runs_the_whole_student_notebook_before_any_solution(path):
     """CI's nbval run of a chapter is its rehearsal notebook, so this is what makes it also
     run every student notebook top to bottom."""
     nb = nbformat.read(path, as_version=4)
-    student, rehearsal = student_notebook(nb, path.name), rehearsal_notebook(nb, path.name)
+    student, rehearsal = student_notebook(nb, path.name, grading=True), rehearsal_notebook(nb, path.name)
     nbformat.validate(rehearsal)
     cells = rehearsal.cells
     # the student notebook, in order, is what runs first; no solution runs before it ends
@@ -70,9 +71,16 @@ def test_rehearsal_runs_the_whole_student_notebook_before_any_solution(path):
     assert [key(c) for c in ran_as_student] == [key(c) for c in student.cells]
     assert not any("solution" in c.metadata.get("tags", []) or "{solution-" in c.source for c in ran_as_student)
     # then the whole chapter's own rest, with its stored outputs for nbval to compare
-    chapter = [c for c in cells if "mnist1d" not in c.metadata]
+    added = [c for c in cells if "rehearsal" in c.metadata.get("mnist1d", {})]
+    chapter = [c for c in cells if c not in added]
     assert chapter == nb.cells
     assert any(c.metadata.get("mnist1d") for c in ran_as_student)  # the student's rest is marked
+    # the checks of the checks: stubs score zero before any solution runs, full marks after,
+    # then each wrong answer and its check, last
+    kinds = [c.metadata["mnist1d"]["rehearsal"] for c in added]
+    assert kinds[-4:] == ["check", "check", "wrong", "check"] and kinds.count("check") == 3
+    stub_check = cells.index(next(c for c in added if c.metadata["mnist1d"]["rehearsal"] == "check"))
+    assert stub_check == len(student.cells) and "'stubs'" in cells[stub_check].source
     assert len({c.id for c in cells}) == len(cells)
 
 
