@@ -212,7 +212,7 @@ CLAIMS = [
         "ch4_adv_baseline",
         1.7,
         "paper: ablation table",
-        "the ticket's advantage on a new dataset exceeds its drift",
+        "the ticket's advantage on a new dataset is twice its late spread",
     ),
     _c(
         "ch4",
