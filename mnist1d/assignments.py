@@ -464,8 +464,7 @@ def questions_markdown(book_dir):
     for path in sorted(Path(book_dir).glob(CHAPTER_GLOB)):
         nb = nbformat.read(path, as_version=4)
         for q in chapter_questions(nb, path.name):
-            hidden = q.tests.count("@test_case(hidden=True)")
-            public = q.tests.count("@test_case(") - hidden
+            public, hidden = q.cases
             rows.append(
                 f"| {path.name[:2]} | `{q.label}` | `{q.answer}` | "
                 f"{public} / {hidden} | {q.points:g} | "

@@ -67,6 +67,13 @@ class Question:
         """The variable the answer is stored in: ``ex1_transforms``."""
         return self.label.replace("-", "_")
 
+    @property
+    def cases(self):
+        """How many test cases are (public, hidden)."""
+        cases = _cases(ast.parse(self.tests))
+        hidden = sum(hidden for _, hidden in cases)
+        return len(cases) - hidden, hidden
+
 
 def _meta(cell, name):
     meta = cell.metadata.get("mnist1d", {})
@@ -130,22 +137,34 @@ def questions(nb, labels, name="notebook"):
     return out
 
 
-def _public(source):
-    """``source`` without its hidden test cases."""
-    tree = ast.parse(source)
-    lines = source.splitlines()
-    drop = set()
+def _cases(tree):
+    """The test cases of a parsed tests cell: (function node, hidden) pairs,
+    hidden when decorated ``@test_case(hidden=True)``."""
+    cases = []
     for node in tree.body:
         for deco in getattr(node, "decorator_list", []):
-            hidden = isinstance(deco, ast.Call) and any(
-                k.arg == "hidden"
-                and isinstance(k.value, ast.Constant)
-                and k.value.value is True
-                for k in deco.keywords
-            )
-            if hidden:
-                first = min(d.lineno for d in node.decorator_list)
-                drop.update(range(first - 1, node.end_lineno))
+            if (
+                isinstance(deco, ast.Call)
+                and getattr(deco.func, "id", None) == "test_case"
+            ):
+                hidden = any(
+                    k.arg == "hidden"
+                    and isinstance(k.value, ast.Constant)
+                    and k.value.value is True
+                    for k in deco.keywords
+                )
+                cases.append((node, hidden))
+    return cases
+
+
+def _public(source):
+    """``source`` without its hidden test cases."""
+    drop = set()
+    for node, hidden in _cases(ast.parse(source)):
+        if hidden:
+            first = min(d.lineno for d in node.decorator_list)
+            drop.update(range(first - 1, node.end_lineno))
+    lines = source.splitlines()
     kept = [line for i, line in enumerate(lines) if i not in drop]
     return "\n".join(kept).strip() + "\n"
 
@@ -248,6 +267,10 @@ def rehearse(namespace, stage, questions_json, label=None):
     AssertionError
         Naming the question and the cases that went the wrong way.
     """
+    if stage not in ("stubs", "solutions", "wrong"):
+        raise ValueError(
+            f"stage must be 'stubs', 'solutions' or 'wrong', got {stage!r}"
+        )
     qs = [Question(**q) for q in json.loads(questions_json)]
     if stage == "wrong":
         qs = [q for q in qs if q.label == label]
@@ -261,16 +284,12 @@ def rehearse(namespace, stage, questions_json, label=None):
             assert not failed, f"{q.label}: the solution fails " + "\n".join(
                 m for _, _, m in failed
             )
-        elif stage == "wrong":
+        else:
             assert not failed_public, (
                 f"{q.label}: the wrong answer should pass the public cases, "
                 f"fails {failed_public}"
             )
             assert failed, f"{q.label}: the wrong answer passes every test"
-        else:
-            raise ValueError(
-                f"stage must be 'stubs', 'solutions' or 'wrong', got {stage!r}"
-            )
     return f"{stage}: {len(qs)} question(s) as expected"
 
 

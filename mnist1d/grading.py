@@ -232,7 +232,7 @@ def grade_notebook(bundle, data, timeout=600, memory_gb=None, keep=None):
     points = {}
     for q in bundle.questions:
         value = answers.get(q.answer, NOT_ANSWERED)
-        if isinstance(value, Unsupported) and value == NOT_ANSWERED:
+        if value == NOT_ANSWERED:
             points[q.label] = 0.0
             how = "still `...`" if q.answer in answers else "never set"
             notes.append(f"{q.label}: not answered ({q.answer} {how})")
@@ -288,7 +288,7 @@ def write_gradebook(rows, bundle, path):
     """Write ``rows`` as a CSV: one line per student, one column per question
     (manual ones empty, for the instructor), the total, what is possible
     automatically, and the notes. Written atomically."""
-    auto = [q for q in bundle.questions]
+    auto = bundle.questions
     manual = [q for q in bundle.questions if q.manual]
     header = (
         ["student"]

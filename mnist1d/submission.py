@@ -8,7 +8,7 @@ after every cell rewrites ``OUT_JSON`` atomically with the answers ``NAME...``
 defined so far (:func:`mnist1d.answers.collect`), the cells that raised, and
 how much the notebook printed. A notebook that runs forever or ends its own
 process still leaves the answers of the cells it finished. Printed output is
-kept only up to a cap and counted beyond it.
+counted, not kept, so a notebook that prints without end costs no memory.
 """
 
 import io
@@ -21,29 +21,19 @@ import nbformat
 
 from .answers import collect
 
-KEEP_BYTES = 65_536  # printed output kept for the gradebook's reasons
 
-
-class CappedSink(io.TextIOBase):
-    """A text stream that keeps its first ``KEEP_BYTES`` and counts the
-    rest."""
+class CountingSink(io.TextIOBase):
+    """A text stream that only counts the characters written to it."""
 
     def __init__(self):
-        self.kept, self.total = [], 0
+        self.total = 0
 
     def writable(self):
         return True
 
     def write(self, text):
-        text = str(text)
-        room = KEEP_BYTES - min(self.total, KEEP_BYTES)
-        if room:
-            self.kept.append(text[:room])
         self.total += len(text)
         return len(text)
-
-    def flush(self):
-        pass
 
 
 def _write(path, record):
@@ -57,7 +47,7 @@ def run(notebook, out, names):
     nb = nbformat.read(notebook, as_version=4)
     from IPython.core.interactiveshell import InteractiveShell
 
-    sink = CappedSink()
+    sink = CountingSink()
     real = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = sink
     shell = InteractiveShell.instance()
