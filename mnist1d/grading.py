@@ -27,20 +27,36 @@ import argparse
 import csv
 import json
 import os
+import queue
+import resource
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .answers import NOT_ANSWERED, Unsupported, decode
 from .checks import Question, score
+from .sandbox import (
+    SandboxUnavailable,
+    check,
+    exposed,
+    kill_orphans,
+    set_subreaper,
+)
+from .sandbox import policy as sandbox_policy
+
+MAX_RECORD = 256 * 2**20  # bytes of answers a child may hand back
 
 __all__ = [
     "Bundle",
     "Row",
+    "Settings",
     "write_bundle",
     "load_bundle",
     "grade_notebook",
@@ -130,52 +146,182 @@ def _restore(snapshot, roots):
     return changed
 
 
-def _run(notebook_bytes, names, timeout, memory_gb):
+@dataclass
+class Settings:
+    """How each submission is run.
+
+    Attributes
+    ----------
+    timeout : float
+        Seconds of wall time it may run.
+    memory_gb : float
+        Its address-space limit, GiB.
+    disk_gb : float
+        What it may write: its largest file and its whole folder, GiB.
+    sandbox : bool
+        Seal it off with :mod:`mnist1d.sandbox` (False only on request).
+    jobs : int
+        Submissions graded at once, each on its own share of the cores.
+    """
+
+    timeout: float = 600
+    memory_gb: float = 8
+    disk_gb: float = 2
+    sandbox: bool = True
+    jobs: int = 1
+
+    def validate(self):
+        for name in ("timeout", "memory_gb", "disk_gb"):
+            if not getattr(self, name) > 0:
+                raise ValueError(
+                    f"{name} must be > 0, got {getattr(self, name)}"
+                )
+        if not (isinstance(self.jobs, int) and 1 <= self.jobs <= 256):
+            raise ValueError(f"jobs must be an int in 1..256, got {self.jobs}")
+        if self.jobs > 1 and not self.sandbox:
+            raise ValueError(
+                "jobs must be 1 without the sandbox: a submission that "
+                "changes the grader's files could not be told from another"
+            )
+
+    def cpus(self, slot):
+        """The cores submission slot ``slot`` runs on: an equal share."""
+        cores = sorted(os.sched_getaffinity(0))
+        share = max(1, len(cores) // self.jobs)
+        first = slot * share % len(cores)
+        return cores[first : first + share]
+
+
+class _Children:
+    """The submission processes running now, so that what dead ones left
+    behind (adopted by this process) can be told from them and ended."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.pids = set()
+
+    def start(self, *args, **kwargs):
+        with self.lock:  # no orphan hunt between fork and registration
+            child = subprocess.Popen(*args, **kwargs)
+            self.pids.add(child.pid)
+        return child
+
+    def end(self, child):
+        """Kill ``child``, its process group and its orphans."""
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        child.wait()
+        with self.lock:
+            self.pids.discard(child.pid)
+            return kill_orphans(self.pids)
+
+
+CHILDREN = _Children()
+
+
+def _environment(tmp, threads):
+    """The child's whole environment: nothing of the grader's but the
+    locale, PATH and PYTHONPATH (so no secret or path leaks to it)."""
+    keep = ("PATH", "LANG", "LC_ALL", "PYTHONPATH")
+    env = {k: os.environ[k] for k in keep if k in os.environ}
+    env.update(
+        HOME=tmp,
+        TMPDIR=tmp,
+        MPLBACKEND="Agg",
+        MPLCONFIGDIR=str(Path(tmp, ".matplotlib")),
+        IPYTHONDIR=str(Path(tmp, ".ipython")),  # no startup files but its
+        PYTHONHASHSEED="0",
+        # its own dataset cache: a submission cannot plant data for the next
+        MNIST1D_CACHE=str(Path(tmp, "cache")),
+    )
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[name] = str(threads)
+    return env
+
+
+def _folder_size(folder):
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def _watch(child, tmp, settings):
+    """Wait for ``child`` under the time and disk limits; what stopped it."""
+    deadline = time.monotonic() + settings.timeout
+    while True:
+        try:
+            child.wait(timeout=min(0.25, max(deadline - time.monotonic(), 0)))
+            return []
+        except subprocess.TimeoutExpired:
+            pass
+        if time.monotonic() >= deadline:
+            return [f"stopped at the time limit of {settings.timeout:g} s"]
+        if _folder_size(tmp) > settings.disk_gb * 2**30:
+            return [f"stopped: wrote over {settings.disk_gb:g} GiB"]
+
+
+def _read_record(path):
+    """The child's answers file, read without following a link it may have
+    put there (the grader can read what the child cannot)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_RECORD:
+            raise ValueError("not a plain file of answers")
+        return json.loads(f.read())
+
+
+def _run(notebook_bytes, names, settings, slot=0):
     """Run one submission in a child process; its record and what went
     wrong."""
-    with tempfile.TemporaryDirectory(prefix="mnist1d-grading-") as tmp:
+    with tempfile.TemporaryDirectory(
+        prefix="mnist1d-grading-", ignore_cleanup_errors=True
+    ) as tmp:
         nb_path, out = Path(tmp, "submission.ipynb"), Path(tmp, "answers.json")
         nb_path.write_bytes(notebook_bytes)
-        # its own dataset cache: a submission cannot plant data for the next
-        env = dict(
-            os.environ,
-            MPLBACKEND="Agg",
-            PYTHONHASHSEED="0",
-            MNIST1D_CACHE=str(Path(tmp, "cache")),
-        )
-        command = [sys.executable, "-m", "mnist1d.submission"]
-        limits = None
-        if memory_gb:
-
-            def limits():
-                import resource
-
-                size = int(memory_gb * 2**30)
-                resource.setrlimit(resource.RLIMIT_AS, (size, size))
-
-        child = subprocess.Popen(
-            command + [str(nb_path), str(out), *names],
+        cpus = settings.cpus(slot) if settings.sandbox else None
+        policy = None
+        if settings.sandbox:
+            policy = sandbox_policy(
+                tmp,
+                settings.timeout,
+                settings.memory_gb,
+                settings.disk_gb,
+                slot,
+                cpus,
+            )
+        job = {"notebook": str(nb_path), "out": str(out), "names": names}
+        job["sandbox"] = policy and json.loads(policy.to_json())
+        child = CHILDREN.start(
+            [sys.executable, "-s", "-m", "mnist1d.submission"],
             cwd=tmp,
-            env=env,
-            stdin=subprocess.DEVNULL,
+            env=_environment(tmp, len(cpus or [0]) if cpus else 2),
+            stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=limits,
+            preexec_fn=None if settings.sandbox else _limits(settings),
         )
-        notes = []
+        try:  # the job goes in by a pipe: no argument shows it
+            child.stdin.write(json.dumps(job).encode())
+            child.stdin.close()
+        except OSError:
+            pass
         try:
-            child.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            notes.append(f"stopped at the time limit of {timeout:g} s")
+            notes = _watch(child, tmp, settings)
         finally:
-            try:  # the child and anything it started
-                os.killpg(child.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            child.wait()
+            left = CHILDREN.end(child)
+        if left:
+            notes.append(f"ended {left} process(es) it left behind")
         try:
-            record = json.loads(out.read_text())
+            record = _read_record(out)
         except (OSError, ValueError):
             return None, notes + ["the notebook's process left no answers"]
     if "running" in record and not notes:
@@ -185,6 +331,16 @@ def _run(notebook_bytes, names, timeout, memory_gb):
     return record, notes
 
 
+def _limits(settings):
+    """Without the sandbox, the address-space limit alone, as before."""
+
+    def limits():
+        size = int(settings.memory_gb * 2**30)
+        resource.setrlimit(resource.RLIMIT_AS, (size, size))
+
+    return limits
+
+
 def _answers(record):
     try:
         return {k: decode(v) for k, v in record.get("answers", {}).items()}
@@ -192,8 +348,18 @@ def _answers(record):
         return Unsupported(f"unreadable answers: {error}")
 
 
-def grade_notebook(bundle, data, timeout=600, memory_gb=None, keep=None):
+def grade_notebook(bundle, data, settings=None, keep=None, slot=0):
     """Grade one submission (its file's bytes).
+
+    Parameters
+    ----------
+    settings : Settings, optional
+        How it runs (default: :class:`Settings`, sandboxed).
+    keep : path, optional
+        Receives the submission's answers as JSON (to look at, or to grade
+        again after a test is changed).
+    slot : int
+        Which of ``settings.jobs`` parallel places it runs in.
 
     Returns
     -------
@@ -201,12 +367,10 @@ def grade_notebook(bundle, data, timeout=600, memory_gb=None, keep=None):
         Question label -> points, for every auto-graded question.
     notes : list of str
         Why points were lost, and what else went wrong.
-
-    ``keep``, a path, receives the submission's answers as JSON (to look
-    at, or to grade again after a test is changed).
     """
     import nbformat
 
+    settings = settings or Settings()
     zero = {q.label: 0.0 for q in bundle.questions}
     try:
         # not nbformat.validate: Colab and JupyterLab add metadata it refuses
@@ -216,12 +380,18 @@ def grade_notebook(bundle, data, timeout=600, memory_gb=None, keep=None):
     except Exception as error:
         why = str(error).splitlines()[0][:160]
         return zero, [f"not a valid notebook: {type(error).__name__}: {why}"]
+    # only the answers' names reach the child: never a test
     names = [q.answer for q in bundle.questions]
-    record, notes = _run(data, names, timeout, memory_gb)
+    record, notes = _run(data, names, settings, slot)
     if record is None:
         return zero, notes
     if keep is not None:
         Path(keep).write_text(json.dumps(record.get("answers", {})))
+    return _score(bundle, record, notes)
+
+
+def _score(bundle, record, notes):
+    zero = {q.label: 0.0 for q in bundle.questions}
     for cell, error in record.get("errors", [])[:3]:
         notes.append(f"code cell {cell} raised {error}")
     if record.get("printed", 0) > 10 * 2**20:
@@ -244,16 +414,38 @@ def grade_notebook(bundle, data, timeout=600, memory_gb=None, keep=None):
     return points, notes
 
 
+def _check_sealed(settings, paths):
+    """Refuse to grade where a submission could read the bundle, the
+    submissions or the gradebook."""
+    if not settings.sandbox:
+        return
+    check()  # SandboxUnavailable: one line, why and what to do
+    policy = sandbox_policy(tempfile.gettempdir(), 1, 1, 1)
+    for path in filter(None, paths):
+        if exposed([path], policy):
+            raise ValueError(
+                f"{path} lies inside a folder every submission may read "
+                "(the Python environment or the system's libraries): "
+                "move it elsewhere"
+            )
+
+
 def grade_folder(
-    bundle_dir, submissions, timeout=600, memory_gb=None, answers_dir=None
+    bundle_dir, submissions, settings=None, answers_dir=None, out=None
 ):
-    """Grade every ``*.ipynb`` in ``submissions`` (one at a time).
+    """Grade every ``*.ipynb`` in ``submissions``.
+
+    ``settings.jobs`` of them run at once; the rows are the same as one at a
+    time. ``out``, a path, receives the gradebook again (atomically) each
+    time a row is finished, so a grader that is stopped keeps those.
 
     Returns
     -------
     list of Row
         In file-name order, one per notebook.
     """
+    settings = settings or Settings()
+    settings.validate()
     bundle = load_bundle(bundle_dir)
     paths = sorted(Path(submissions).glob("*.ipynb"))
     if not paths:
@@ -261,27 +453,87 @@ def grade_folder(
             f"submissions must be a folder of .ipynb files, found none in "
             f"{submissions}"
         )
+    _check_sealed(settings, [bundle_dir, submissions, answers_dir, out])
     # read every submission before any runs: none can change another
     files = {p.stem: p.read_bytes() for p in paths}
-    snapshot = _watched_files(bundle_dir)
-    roots = [Path(bundle_dir), Path(__file__).parent]
     if answers_dir is not None:
         Path(answers_dir).mkdir(parents=True, exist_ok=True)
-    rows = []
-    for student, data in files.items():
+    book = _Gradebook(bundle, list(files), out)
+    grade = _Grader(bundle, bundle_dir, settings, answers_dir)
+    set_subreaper(True)  # what a submission leaves behind comes back here
+    try:
+        if settings.jobs == 1:
+            for student, data in files.items():
+                book.add(grade(student, data, 0))
+        else:
+            _in_parallel(grade, files, settings.jobs, book)
+    finally:
+        set_subreaper(False)
+    return book.rows()
+
+
+def _in_parallel(grade, files, jobs, book):
+    """Grade ``files`` on ``jobs`` threads, each with a slot of its own
+    (its cores, its user), each waiting on its child process."""
+    slots = queue.SimpleQueue()
+    for slot in range(jobs):
+        slots.put(slot)
+
+    def one(item):
+        slot = slots.get()
+        try:
+            book.add(grade(*item, slot))
+        finally:
+            slots.put(slot)
+
+    with ThreadPoolExecutor(jobs) as pool:
+        list(pool.map(one, files.items()))
+
+
+class _Grader:
+    """Grades one submission and checks the grader's files after it."""
+
+    def __init__(self, bundle, bundle_dir, settings, answers_dir):
+        self.bundle, self.settings = bundle, settings
+        self.answers_dir = answers_dir
+        self.snapshot = _watched_files(bundle_dir)
+        self.roots = [Path(bundle_dir), Path(__file__).parent]
+
+    def __call__(self, student, data, slot):
         start = time.perf_counter()
-        keep = answers_dir and Path(answers_dir, f"{student}.json")
-        points, notes = grade_notebook(bundle, data, timeout, memory_gb, keep)
-        changed = _restore(snapshot, roots)
+        keep = self.answers_dir and Path(self.answers_dir, f"{student}.json")
+        points, notes = grade_notebook(
+            self.bundle, data, self.settings, keep, slot
+        )
+        changed = _restore(self.snapshot, self.roots)
         if changed:
             points = dict.fromkeys(points, 0.0)
             notes.append(
                 f"changed the grader's files ({', '.join(changed[:3])}): "
                 "put back, and this submission scores zero"
             )
+        if not self.settings.sandbox:
+            notes.append("graded unsandboxed (--no-sandbox)")
         notes.append(f"graded in {time.perf_counter() - start:.0f} s")
-        rows.append(Row(student, points, notes))
-    return rows
+        return Row(student, points, notes)
+
+
+class _Gradebook:
+    """The rows finished so far, in file-name order, written out each time
+    one is added."""
+
+    def __init__(self, bundle, students, out):
+        self.bundle, self.order, self.out = bundle, students, out
+        self.done, self.lock = {}, threading.Lock()
+
+    def add(self, row):
+        with self.lock:
+            self.done[row.student] = row
+            if self.out is not None:
+                write_gradebook(self.rows(), self.bundle, self.out)
+
+    def rows(self):
+        return [self.done[s] for s in self.order if s in self.done]
 
 
 def write_gradebook(rows, bundle, path):
@@ -314,7 +566,7 @@ def write_gradebook(rows, bundle, path):
     return path
 
 
-def main(argv=None):
+def _parser():
     parser = argparse.ArgumentParser(
         prog="python -m mnist1d.grading",
         description=__doc__.splitlines()[0],
@@ -322,33 +574,69 @@ def main(argv=None):
     parser.add_argument("bundle", help="OUT/grading/<chapter> folder")
     parser.add_argument("submissions", help="folder of submitted .ipynb")
     parser.add_argument("-o", "--out", default="gradebook.csv")
-    parser.add_argument(
+    add = parser.add_argument
+    add(
         "--timeout",
         type=float,
         default=600,
         help="seconds each submission may run (default 600)",
     )
-    parser.add_argument(
+    add(
         "--memory-gb",
         type=float,
-        default=None,
-        help="address-space limit per submission, in GiB (default: none)",
+        default=Settings.memory_gb,
+        help="address-space limit per submission, in GiB (default 8)",
     )
-    parser.add_argument(
+    add(
+        "--disk-gb",
+        type=float,
+        default=Settings.disk_gb,
+        help="what each submission may write, in GiB (default 2)",
+    )
+    add(
+        "--jobs",
+        type=int,
+        default=default_jobs(),
+        help="submissions graded at once (default: cores // 2, at least 1)",
+    )
+    add(
+        "--no-sandbox",
+        action="store_true",
+        help="run students' code unconfined (where Landlock is missing)",
+    )
+    add(
         "--answers",
         default=None,
         help="folder to keep each submission's answers in, as JSON",
     )
+    return parser
+
+
+def default_jobs():
+    """One submission per two cores: the chapters run on two threads."""
+    return max(1, len(os.sched_getaffinity(0)) // 2)
+
+
+def main(argv=None):
+    parser = _parser()
     args = parser.parse_args(argv)
-    if not args.timeout > 0:
-        parser.error(f"--timeout must be > 0 seconds, got {args.timeout}")
-    rows = grade_folder(
-        args.bundle,
-        args.submissions,
+    settings = Settings(
         args.timeout,
         args.memory_gb,
-        args.answers,
+        args.disk_gb,
+        not args.no_sandbox,
+        args.jobs,
     )
+    try:
+        settings.validate()
+    except ValueError as error:
+        parser.error(f"--{str(error).replace('_', '-')}")
+    try:
+        rows = grade_folder(
+            args.bundle, args.submissions, settings, args.answers, args.out
+        )
+    except (SandboxUnavailable, ValueError) as error:
+        raise SystemExit(f"python -m mnist1d.grading: {error}") from None
     bundle = load_bundle(args.bundle)
     print(write_gradebook(rows, bundle, args.out))
 

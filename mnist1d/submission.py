@@ -1,8 +1,13 @@
 """Run one submitted notebook and write its answers: the grader's child
 process.
 
-``python -m mnist1d.submission NOTEBOOK OUT_JSON NAME [NAME ...]`` runs the
-notebook's code cells in order in an IPython shell in this process (so the
+``python -m mnist1d.submission`` reads one job from its standard input, as
+JSON: ``{"notebook": PATH, "out": OUT_JSON, "names": [NAME, ...],
+"sandbox": POLICY or null}``, so its command line and environment hold
+nothing a submission could use (the hidden tests never reach this process at
+all: only the answer names do). It first seals itself off
+(:func:`mnist1d.sandbox.enter`, before it imports anything a notebook could
+have touched), then runs the notebook's code cells in order in an IPython shell in this process (so the
 grader can stop it, and everything it started, as one process group), and
 after every cell rewrites ``OUT_JSON`` atomically with the answers ``NAME...``
 defined so far (:func:`mnist1d.answers.collect`), the cells that raised, and
@@ -16,10 +21,6 @@ import json
 import os
 import sys
 import time
-
-import nbformat
-
-from .answers import collect
 
 
 class CountingSink(io.TextIOBase):
@@ -44,8 +45,12 @@ def _write(path, record):
 
 
 def run(notebook, out, names):
-    nb = nbformat.read(notebook, as_version=4)
+    import nbformat
     from IPython.core.interactiveshell import InteractiveShell
+
+    from .answers import collect
+
+    nb = nbformat.read(notebook, as_version=4)
 
     sink = CountingSink()
     real = sys.stdout, sys.stderr
@@ -72,13 +77,14 @@ def run(notebook, out, names):
     sys.stdout, sys.stderr = real
 
 
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) < 2:
-        raise SystemExit(
-            "usage: python -m mnist1d.submission NOTEBOOK OUT_JSON NAME..."
-        )
-    run(argv[0], argv[1], argv[2:])
+def main():
+    job = json.loads(sys.stdin.read())
+    if job.get("sandbox") is not None:
+        from .sandbox import Policy, enter
+
+        # still one thread, and no student code has run: seal this process
+        enter(Policy.from_json(json.dumps(job["sandbox"])))
+    run(job["notebook"], job["out"], job["names"])
     # skip atexit handlers and threads a notebook may have left behind
     os._exit(0)
 

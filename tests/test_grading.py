@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from mnist1d import answers, checks
+from mnist1d import answers, checks, sandbox
 from mnist1d.assignments import chapter_questions, exercise_labels, student_notebook
 from mnist1d.grading import Bundle, load_bundle, write_bundle
 
@@ -25,6 +25,7 @@ CHAPTERS = sorted(BOOK.glob("[0-9][0-9]_*.ipynb"))
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "mnist1d"
 GRADEBOOKS = ROOT / "benchmarks" / "results" / "gradebooks"
+SANDBOXED = sandbox.abi_version() > 0  # else the gradebook is graded with --no-sandbox
 
 
 def roundtrip(value):
@@ -155,7 +156,8 @@ def gradebook(tmp_path_factory):
     out = tmp / "gradebook.csv"
     try:
         subprocess.run([sys.executable, "-m", "mnist1d.grading", str(bundle), str(sub), "-o", str(out),
-                        "--timeout", "15"], check=True, capture_output=True, text=True, timeout=600)
+                        "--timeout", "15", "--jobs", "1"] + ([] if SANDBOXED else ["--no-sandbox"]),
+                       check=True, capture_output=True, text=True, timeout=600)
     finally:
         planted = evil.exists()
         evil.unlink(missing_ok=True)
@@ -170,7 +172,7 @@ def test_gradebook_has_a_row_per_submission_with_reasons(gradebook):
     assert list(next(iter(rows.values())))[:5] == ["student", "q-a", "q-b", "q-b (manual, of 1)", "auto total"]
     assert {k: rows["good"][k] for k in ("q-a", "q-b", "auto total", "auto possible")} == {
         "q-a": "2", "q-b": "1", "auto total": "3", "auto possible": "3"}
-    for name in ("stub", "broken", "not_a_notebook", "deleted_cells", "malicious"):
+    for name in ("stub", "broken", "not_a_notebook", "deleted_cells"):
         assert rows[name]["auto total"] == "0", name
     assert "still `...`" in rows["stub"]["notes"] and "never set" in rows["deleted_cells"]["notes"]
     assert "not a valid notebook" in rows["broken"]["notes"]
@@ -191,7 +193,12 @@ def test_a_submission_cannot_touch_the_grader_or_classmates(gradebook):
     rows, before, after, planted = gradebook
     assert after == before, "the hidden tests were put back"
     assert not planted, "the planted file was removed"
-    assert "changed the grader's files" in rows["malicious"]["notes"]
+    if SANDBOXED:  # the first write was refused: its own answers still count
+        assert "code cell 2 raised PermissionError" in rows["malicious"]["notes"]
+        assert rows["malicious"]["auto total"] == "3"
+    else:  # it changed them: put back, and it scores zero
+        assert "changed the grader's files" in rows["malicious"]["notes"]
+        assert rows["malicious"]["auto total"] == "0"
     assert rows["zz_victim"]["auto total"] == "3", "read before the malicious one ran"
 
 
@@ -201,6 +208,25 @@ def test_grading_refuses_a_folder_that_is_not_a_bundle(tmp_path):
     result = subprocess.run([sys.executable, "-m", "mnist1d.grading", str(tmp_path), str(tmp_path), "--timeout",
                              "0"], capture_output=True, text=True)
     assert result.returncode == 2 and "--timeout must be > 0" in result.stderr
+    result = subprocess.run([sys.executable, "-m", "mnist1d.grading", str(tmp_path), str(tmp_path), "--jobs",
+                             "0"], capture_output=True, text=True)
+    assert result.returncode == 2 and "--jobs must be an int in 1..256, got 0" in result.stderr
+
+
+def test_without_landlock_grading_refuses_in_one_line(tmp_path, monkeypatch, capsys):
+    from mnist1d import grading
+    write_bundle(Bundle("toy.ipynb", [checks.Question("q-a", 2, 0, TESTS)]), tmp_path / "b")
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "a.ipynb").write_text(notebook("q_a = 42"))
+    monkeypatch.setattr(sandbox, "abi_version", lambda: 0)
+    with pytest.raises(SystemExit) as stop:
+        grading.main([str(tmp_path / "b"), str(tmp_path / "s"), "-o", str(tmp_path / "g.csv")])
+    message = str(stop.value)
+    assert "no Linux Landlock" in message and "--no-sandbox" in message and "\n" not in message
+    assert not (tmp_path / "g.csv").exists()
+    grading.main([str(tmp_path / "b"), str(tmp_path / "s"), "-o", str(tmp_path / "g.csv"), "--no-sandbox"])
+    row = next(csv.DictReader((tmp_path / "g.csv").open()))
+    assert row["auto total"] == "2" and "graded unsandboxed (--no-sandbox)" in row["notes"]
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
