@@ -2,19 +2,69 @@
 prose.
 """
 
+import ast
 import inspect
 import textwrap
 
 
+def docstring_spans(source):
+    """Where the docstrings of ``source`` are: the module's, each class's and
+    each function's, nested ones included.
+
+    Returns
+    -------
+    list of (first, last, only)
+        1-based inclusive line numbers of each docstring, and whether it is
+        the whole body of its definition.
+    """
+    spans = []
+    for node in ast.walk(ast.parse(source)):
+        kinds = (
+            ast.Module,
+            ast.ClassDef,
+            ast.FunctionDef,
+            ast.AsyncFunctionDef,
+        )
+        if not isinstance(node, kinds) or not node.body:
+            continue
+        first = node.body[0]
+        if isinstance(first, ast.Expr) and isinstance(
+            getattr(first, "value", None), ast.Constant
+        ):
+            if isinstance(first.value.value, str):
+                only = len(node.body) == 1
+                spans.append((first.lineno, first.end_lineno, only))
+    return spans
+
+
+def without_docstrings(source):
+    """``source`` with its docstrings removed; a body that was only a
+    docstring keeps ``...`` in its place, so the code still parses."""
+    lines = textwrap.dedent(source).splitlines()
+    for first, last, only in sorted(
+        docstring_spans("\n".join(lines)), reverse=True
+    ):
+        indent = lines[first - 1][
+            : len(lines[first - 1]) - len(lines[first - 1].lstrip())
+        ]
+        lines[first - 1 : last] = [indent + "..."] if only else []
+    return "\n".join(lines)
+
+
 def show_source(*objects):
-    """Display the source of functions or classes as a highlighted code block.
+    """Display the source of functions or classes as a highlighted code block,
+    without their docstrings.
 
     The chapters call this instead of copying library code, so the code a
-    reader studies is the code that runs.
+    reader studies is the code that runs. Docstrings are left out: the chapter's
+    prose says what the code is for, and their reST markup (double
+    backquotes, roles) would show as raw text on the page.
     """
     from IPython.display import Markdown, display
 
-    code = "\n\n".join(inspect.getsource(o).rstrip() for o in objects)
+    code = "\n\n".join(
+        without_docstrings(inspect.getsource(o)).rstrip() for o in objects
+    )
     display(Markdown(f"```python\n{code}\n```"))
 
 

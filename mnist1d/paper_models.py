@@ -19,6 +19,7 @@ __all__ = [
     "from_stack",
     "plain_twin",
     "stack_grads",
+    "train_plain",
 ]
 
 
@@ -246,3 +247,45 @@ def stack_grads(stack, plain, copy=0):
     """The stack's gradients for copy ``copy``, each in the layout of the
     matching parameter of ``plain``: a list of (plain parameter, gradient)."""
     return [(p, layout(s.grad[copy])) for p, s, layout in _pairs(stack, plain)]
+
+
+def train_plain(model, data, steps=6000, lr=0.01, batch_size=100):
+    """Train one plain model with the paper's protocol, as a reader would
+    write the loop: Adam, minibatches taken in order, cross-entropy.
+
+    :func:`mnist1d.train.train` runs the same loop for a stack of copies (plus
+    evaluation every ``eval_every`` steps, input checks and a divergence
+    watch); chapter 2 shows this one and checks that both land on the same
+    accuracy.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps (B, 40) float32 signals to (B, 10) logits.
+    data : dict
+        A dataset dict of numpy arrays: ``x`` (N, 40), ``y`` (N,), ``x_test``,
+        ``y_test``.
+    steps, lr, batch_size : the paper's 6000, 0.01 and 100 by default.
+
+    Returns
+    -------
+    float
+        Test accuracy after training, a fraction in [0, 1].
+    """
+    device = next(model.parameters()).device
+    x = torch.as_tensor(data["x"], dtype=torch.float32, device=device)
+    y = torch.as_tensor(data["y"], dtype=torch.int64, device=device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    for step in range(steps):
+        start = (step * batch_size) % len(x)
+        xb, yb = x[start : start + batch_size], y[start : start + batch_size]
+        loss = nn.functional.cross_entropy(model(xb), yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        x_test = torch.as_tensor(
+            data["x_test"], dtype=torch.float32, device=device
+        )
+        pred = model(x_test).argmax(1).cpu().numpy()
+    return float((pred == data["y_test"]).mean())

@@ -187,6 +187,24 @@ def animation_html(anim, default_mode="loop"):
     )
     for cls, text in _BUTTON_TEXT.items():
         html = html.replace(f'<i class="{cls}"></i>', text)
+    # names for the player's image and frame slider, which matplotlib leaves
+    # unnamed (screen readers, axe-core's image-alt and label rules)
+    html, n_img = re.subn(
+        r'<img id="(_anim_img\w+)"',
+        r'<img id="\1" alt="Animation: one example of each digit while one '
+        r'generator parameter sweeps its range, the others at their defaults"',
+        html,
+    )
+    html, n_slider = re.subn(
+        r'<input id="(_anim_slider\w+)"',
+        r'<input id="\1" aria-label="Animation frame"',
+        html,
+    )
+    if (n_img, n_slider) != (1, 1):
+        raise RuntimeError(
+            "animation HTML: expected one image and one slider to name, found "
+            f"{n_img} and {n_slider}; matplotlib's player changed"
+        )
     if "https://" in html:
         raise RuntimeError(
             "animation HTML still refers to the network; matplotlib's player "

@@ -43,3 +43,21 @@ def test_plain_models_have_the_papers_parameter_counts():
 def test_from_stack_refuses_a_copy_it_does_not_have():
     with pytest.raises(ValueError, match="copy"):
         paper_models.from_stack(build("mlp", n_models=2), 2)
+
+
+@pytest.mark.parametrize("name", ["linear", "mlp"])
+def test_the_plain_loop_trains_as_the_stacked_loop_does(name):
+    """Chapter 2 shows train_plain as the loop train() runs for each copy: the same
+    start, the same batches and Adam give the same predictions."""
+    from mnist1d.data import make_dataset
+    from mnist1d.train import TrainConfig, train
+
+    d = make_dataset({"num_samples": 1000})
+    stack = build(name, n_models=2, seeds=[3, 4])
+    plain = paper_models.from_stack(stack, 1)
+    acc = paper_models.train_plain(plain, d, steps=300)
+    hist = train(stack, d, TrainConfig(steps=300, eval_every=300))
+    assert 0.15 < acc < 1
+    assert acc == pytest.approx(hist["test_acc"][-1, 1], abs=0.005)
+    assert acc != pytest.approx(paper_models.train_plain(
+        paper_models.from_stack(build(name, n_models=1, seeds=[5]), 0), d, steps=30), abs=1e-9)
