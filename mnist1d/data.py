@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import os
+import pickle
 import random
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from . import transform as T
+from .utils import UnsafePickleError, safe_from_pickle
 
 __all__ = [
     "DatasetArgs",
@@ -46,6 +48,7 @@ _DIGITS = [
 ]
 
 MODES = ("paper", "fast")
+PAPER_URL = "https://github.com/greydanus/mnist1d/raw/master/mnist1d_data.pkl"
 # samples transformed at once: bounds memory for million-sample sets
 _CHUNK = 20_000
 
@@ -54,6 +57,10 @@ _CHUNK = 20_000
 class DatasetArgs:
     """The generator's parameters (the paper's defaults). Read and set them as
     attributes.
+
+    ``url`` is the paper's download address of its frozen dataset, carried
+    for code written against the paper's package and otherwise unused: this
+    package makes the dataset instead of downloading it.
     """
 
     num_samples: int = 5000
@@ -68,14 +75,15 @@ class DatasetArgs:
     shuffle_seq: bool = False
     final_seq_length: int = 40
     seed: int = 42
+    # Where the paper's package downloads its frozen file from. Kept so that
+    # code reading args.url runs; this package never downloads anything.
+    url: str = PAPER_URL
 
     def as_dict(self):
         return asdict(self)
 
 
 _KEYS = {f.name for f in fields(DatasetArgs)}
-# the paper's args carry a download URL; nothing is downloaded here
-_IGNORED_KEYS = {"url"}
 
 
 def get_dataset_args(as_dict=False):
@@ -148,7 +156,7 @@ def validate_args(args=None):
         Naming the offending parameter and its allowed range.
     """
     given = _as_mapping(args)
-    unknown = set(given) - _KEYS - _IGNORED_KEYS
+    unknown = set(given) - _KEYS
     if unknown:
         raise ValueError(
             f"unknown dataset argument(s) {sorted(unknown)}; allowed: "
@@ -195,6 +203,11 @@ def validate_args(args=None):
     if not isinstance(a.shuffle_seq, (bool, np.bool_)):
         raise ValueError(
             f"shuffle_seq must be True or False, got {a.shuffle_seq!r}"
+        )
+    if not isinstance(a.url, str):
+        raise ValueError(
+            f"url must be a string (the paper's download address, unused "
+            f"here), got {a.url!r}"
         )
     return a
 
@@ -435,8 +448,17 @@ def make_dataset(args=None, template=None, *, mode="paper"):
     }
 
 
-_CACHE_FORMAT = 1
+# 2: the record moved to the member/key _META (1 called it "meta" and wrote
+# npz under every name), so files of format 1 are rebuilt once, in the format
+# their name says
+_CACHE_FORMAT = 2
 _ARRAYS = ("x", "x_test", "y", "y_test", "t")
+# The key (pickle) or member (npz) that holds the cache's record: the spec
+# that made the dataset and its checksum. No dataset field has this name, and
+# it is written first, so it also marks the start of every file this package
+# writes, even a truncated one.
+_META = "mnist1d_course_cache"
+_FORMATS = {".npz": "npz", ".pkl": "pickle", ".pickle": "pickle"}
 
 
 def default_cache_dir():
@@ -449,8 +471,10 @@ def default_cache_dir():
 
 
 def _cache_key(a, mode):
+    # url is the paper's download address: it does not change the data
+    args = {k: v for k, v in a.as_dict().items() if k != "url"}
     spec = json.dumps(
-        {"format": _CACHE_FORMAT, "mode": mode, "args": a.as_dict()},
+        {"format": _CACHE_FORMAT, "mode": mode, "args": args},
         sort_keys=True,
     )
     return spec, hashlib.sha256(spec.encode()).hexdigest()
@@ -473,39 +497,170 @@ def _flatten(dataset):
     return arrays
 
 
-def _read_cache(path, spec):
-    """The cached dataset at ``path`` if it is complete, intact and made from
-    ``spec``; else None.
+def _file_format(path):
+    """``"npz"`` or ``"pickle"``, from the suffix of ``path``."""
+    fmt = _FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(
+            f"path must end in .npz (a numpy archive, this package's cache) "
+            f"or .pkl / .pickle (the paper's pickle), got {str(path)!r}"
+        )
+    return fmt
+
+
+@dataclass
+class _Found:
+    """What a file at the cache path holds."""
+
+    data: dict = None  # the dataset's arrays, if it reads as one
+    record: dict = None  # this package's record: spec and checksum
+    ours: bool = False  # written by this package (its record or signature)
+    empty: bool = False
+    problem: str = ""  # why it is not the dataset wanted, for the error
+
+
+def _check_dataset(d):
+    """``d`` as a dataset dict of numeric arrays, or ValueError saying why
+    not.
     """
-    try:
+    if not isinstance(d, dict) or not isinstance(d.get("templates"), dict):
+        raise ValueError("no dict with the keys of a dataset")
+    out = {k: d[k] for k in _ARRAYS}
+    out["templates"] = {k: d["templates"][k] for k in ("x", "t", "y")}
+    for v in (*(out[k] for k in _ARRAYS), *out["templates"].values()):
+        if not isinstance(v, np.ndarray) or v.dtype.kind not in "biuf":
+            raise ValueError("a dataset field is not a numeric array")
+    return out
+
+
+def _read_file(path, head):
+    """(dataset, record) from an npz archive or a pickle, by content."""
+    if head.startswith(b"PK"):  # a zip archive: npz
         with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files if k != "meta"}
-            meta = json.loads(str(f["meta"]))
-    # missing, truncated, not an npz, bad JSON: all mean "rebuild"
-    except Exception:
+            stored = {k: f[k] for k in f.files}
+        raw = stored.pop(_META, None)
+        if raw is None:
+            raw = stored.pop("meta", None)  # format 1's name for it
+        d = {k: stored.get(k) for k in _ARRAYS}
+        d["templates"] = {
+            k[len("templates_") :]: v
+            for k, v in stored.items()
+            if k.startswith("templates_")
+        }
+    else:
+        d = safe_from_pickle(path)
+        raw = d.get(_META) if isinstance(d, dict) else None
+    record = json.loads(str(raw)) if raw is not None else None
+    if not (isinstance(record, dict) and {"spec", "checksum"} <= set(record)):
+        record = None
+    return _check_dataset(d), record
+
+
+def _inspect(path):
+    """Read ``path`` without trusting it; never raises for its content."""
+    with open(path, "rb") as f:
+        head = f.read(64)
+    found = _Found(ours=_META.encode() in head, empty=not head)
+    if found.empty:
+        return found
+    try:
+        found.data, found.record = _read_file(path, head)
+    except UnsafePickleError as e:
+        found.problem = f"a pickle that is not a dataset ({e})"
+    # truncated, not an archive or a pickle, not a dataset: unreadable
+    except Exception as e:
+        found.problem = (
+            f"no MNIST-1D dataset this package can read ({type(e).__name__}:"
+            f" {e})"
+        )
+    found.ours = found.ours or found.record is not None
+    return found
+
+
+def _same_dataset(d, ref, atol=1e-9):
+    """True if dataset ``d`` holds the arrays of ``ref`` (floats within
+    ``atol``).
+    """
+    pairs = [(d[k], ref[k]) for k in _ARRAYS]
+    pairs += [
+        (d["templates"][k], ref["templates"][k]) for k in ("x", "t", "y")
+    ]
+    return all(
+        a.shape == b.shape and np.allclose(a, b, rtol=0, atol=atol)
+        for a, b in pairs
+    )
+
+
+def _accept(found, a, mode, spec):
+    """The dataset in ``found`` if it is the one ``a`` and ``mode`` make, else
+    None.
+    """
+    if found.data is None:
         return None
-    if meta.get("spec") != spec or meta.get("checksum") != _checksum(arrays):
-        return None
-    data = {k: arrays[k] for k in _ARRAYS}
-    data["templates"] = {
-        k[len("templates_") :]: v
-        for k, v in arrays.items()
-        if k.startswith("templates_")
+    rec = found.record
+    if rec is not None:  # ours: trust the record and the checksum
+        arrays = _flatten(found.data)
+        ok = rec["spec"] == spec and rec["checksum"] == _checksum(arrays)
+        return found.data if ok else None
+    # Someone else's file, such as the paper's mnist1d_data.pkl: it carries
+    # no arguments, so compare it with what they make (as fast as a miss).
+    if _same_dataset(found.data, make_dataset(a, mode=mode)):
+        return found.data
+    found.problem = (
+        "an MNIST-1D dataset, but not the one these arguments make (other "
+        "arguments, another seed or mode)"
+    )
+    return None
+
+
+def _read_cache(path, a, mode, spec, owned):
+    """The dataset at ``path`` if it is the one wanted; None if the file may
+    be replaced; ValueError if it may not.
+
+    A file may be replaced when the package wrote it (its own cache folder,
+    its record or signature in the file) or it is empty; anything else at a
+    path the user chose is theirs.
+    """
+    found = _inspect(path)
+    data = _accept(found, a, mode, spec)
+    # an empty file holds nothing of the user's to lose
+    if data is not None or owned or found.ours or found.empty:
+        return data
+    raise ValueError(
+        f"path {str(path)!r} holds {found.problem}. It was not written by "
+        "this package, so it is left unchanged: pass regenerate=True to "
+        "replace it with the dataset, or choose another path."
+    )
+
+
+def _paper_dict(dataset, record):
+    """The paper's pickle layout: plain arrays, the record under _META."""
+    out = {_META: record}  # first, so that the file starts with it
+    out.update({k: np.ascontiguousarray(dataset[k]) for k in _ARRAYS})
+    out["templates"] = {
+        k: np.ascontiguousarray(v) for k, v in dataset["templates"].items()
     }
-    return data
+    return out
 
 
-def _write_cache(path, spec, dataset):
-    """Write atomically: a temporary file in the same folder, then a rename."""
+def _write_cache(path, fmt, spec, dataset):
+    """Write atomically: a temporary file in the same folder, then a rename.
+
+    ``fmt`` is ``"npz"`` or ``"pickle"`` (protocol 3, as the paper's
+    ``to_pickle`` writes, so its ``from_pickle`` reads it).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = _flatten(dataset)
-    meta = json.dumps({"spec": spec, "checksum": _checksum(arrays)})
+    record = json.dumps({"spec": spec, "checksum": _checksum(arrays)})
     fd, tmp = tempfile.mkstemp(
         dir=path.parent, prefix=path.name, suffix=".tmp"
     )
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, meta=np.array(meta), **arrays)
+            if fmt == "npz":
+                np.savez(f, **{_META: np.array(record)}, **arrays)
+            else:
+                pickle.dump(_paper_dict(dataset, record), f, protocol=3)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -523,45 +678,67 @@ def get_dataset(
     *,
     mode="paper",
 ):
-    """Load the dataset from the disk cache, or make it and cache it.
+    """Load the dataset from a file, or make it and write it there.
 
     Parameters
     ----------
     args : DatasetArgs or dict, optional
         As for :func:`make_dataset`.
     path : str or Path, optional
-        Cache file; by default one file per (args, mode) under
-        :func:`default_cache_dir`. A file that is unreadable, corrupt or made
-        from other arguments is rebuilt.
+        The file; its suffix names the format: ``.npz`` (a numpy archive) or
+        ``.pkl`` / ``.pickle`` (the paper's pickle: a dict of plain numpy
+        arrays ``x``, ``y``, ``t``, ``x_test``, ``y_test``, ``templates``,
+        plus this package's record under ``"mnist1d_course_cache"``). By
+        default one ``.npz`` per (args, mode) under
+        :func:`default_cache_dir`. A file there that holds the dataset these
+        arguments make is read, whoever wrote it (the paper's
+        ``mnist1d_data.pkl`` included), and left as it is. Any other file is
+        replaced only if this package wrote it (or it is empty); pickles are
+        read with :func:`mnist1d.utils.safe_load`.
     verbose : bool
-        Say whether the cache was used.
+        Say whether the file was used.
     download : ignored
         Accepted for compatibility with the paper's package; since the
         generator reproduces the published dataset exactly, nothing is ever
         downloaded.
     regenerate : bool
-        Rebuild even if a valid cache exists.
+        Make the dataset and write it to ``path`` whatever is there.
     mode : {"paper", "fast"}
         As for :func:`make_dataset`.
+
+    Returns
+    -------
+    dict
+        As :func:`make_dataset` returns.
+
+    Raises
+    ------
+    ValueError
+        For bad arguments, a suffix other than the above, or a file at
+        ``path`` that is not this dataset and was not written by this package
+        (the message names the path and what to do).
     """
     a = validate_args(args)
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     spec, key = _cache_key(a, mode)
+    owned = path is None  # the package's own cache folder
     path = (
         Path(path)
         if path is not None
         else default_cache_dir() / f"mnist1d_{key[:16]}.npz"
     )
-    data = None if regenerate else _read_cache(path, spec)
-    if data is not None:
-        if verbose:
-            print(f"Loaded MNIST-1D from {path}")
-        return data
+    fmt = _file_format(path)
+    if not regenerate and path.exists():
+        data = _read_cache(path, a, mode, spec, owned)
+        if data is not None:
+            if verbose:
+                print(f"Loaded MNIST-1D from {path}")
+            return data
     data = make_dataset(a, mode=mode)
-    _write_cache(path, spec, data)
+    _write_cache(path, fmt, spec, data)
     if verbose:
-        print(f"Made MNIST-1D and cached it at {path}")
+        print(f"Made MNIST-1D and wrote it to {path}")
     return data
 
 

@@ -49,7 +49,8 @@ def test_defaults_are_the_papers():
     assert d == {"num_samples": 5000, "train_split": 0.8, "template_len": 12, "padding": [36, 60],
                  "scale_coeff": 0.4, "max_translation": 48, "corr_noise_scale": 0.25,
                  "iid_noise_scale": 0.02, "shear_scale": 0.75, "shuffle_seq": False,
-                 "final_seq_length": 40, "seed": 42}
+                 "final_seq_length": 40, "seed": 42,
+                 "url": "https://github.com/greydanus/mnist1d/raw/master/mnist1d_data.pkl"}
     args = get_dataset_args()
     args.seed = 3
     assert args.seed == 3 and get_dataset_args().seed == 42
