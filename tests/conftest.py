@@ -1,3 +1,4 @@
+import importlib.util
 import pickle
 import sys
 from pathlib import Path
@@ -27,3 +28,28 @@ def _private_cache(tmp_path, monkeypatch):
 def pytest_configure(config):
     import os
     os.environ.setdefault("MPLBACKEND", "Agg")  # tests draw figures with no display
+
+
+# Without torch (the torch-free lane, .ci/pythons, or a numpy-only install), a test module or
+# a test that imports it skips, saying so, instead of failing on the import.
+NO_TORCH = importlib.util.find_spec("torch") is None
+NEEDS_TORCH = "needs torch, which is not installed"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector):
+    report = yield
+    if NO_TORCH and report.failed and isinstance(collector, pytest.Module) \
+            and "No module named 'torch'" in str(report.longrepr):
+        report.outcome, report.longrepr = "skipped", (str(collector.path), None, f"Skipped: {NEEDS_TORCH}")
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem):
+    try:
+        return (yield)
+    except ModuleNotFoundError as e:
+        if NO_TORCH and e.name == "torch":
+            pytest.skip(NEEDS_TORCH)
+        raise
