@@ -47,6 +47,7 @@ from .sandbox import (
     check,
     exposed,
     kill_orphans,
+    kill_user,
     set_subreaper,
 )
 from .sandbox import policy as sandbox_policy
@@ -206,8 +207,9 @@ class _Children:
             self.pids.add(child.pid)
         return child
 
-    def end(self, child):
-        """Kill ``child``, its process group and its orphans."""
+    def end(self, child, uid=None):
+        """Kill ``child``, its process group, its orphans and, grading as
+        root, every process of its user ``uid``."""
         try:
             os.killpg(child.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -215,6 +217,8 @@ class _Children:
         child.wait()
         with self.lock:
             self.pids.discard(child.pid)
+            if uid is not None:
+                kill_user(uid)
             return kill_orphans(self.pids)
 
 
@@ -317,9 +321,9 @@ def _run(notebook_bytes, names, settings, slot=0):
         try:
             notes = _watch(child, tmp, settings)
         finally:
-            left = CHILDREN.end(child)
-        if left:
-            notes.append(f"ended {left} process(es) it left behind")
+            left = CHILDREN.end(child, policy and policy.uid)
+        if left:  # how many depends on timing: say only that there were
+            notes.append("ended the processes it left behind")
         try:
             record = _read_record(out)
         except (OSError, ValueError):

@@ -35,6 +35,7 @@ __all__ = [
     "environment_paths",
     "exposed",
     "kill_orphans",
+    "kill_user",
     "policy",
     "set_subreaper",
 ]
@@ -44,6 +45,7 @@ _CREATE_RULESET, _ADD_RULE, _RESTRICT_SELF = 444, 445, 446
 _CREATE_RULESET_VERSION = 1
 _RULE_PATH_BENEATH, _RULE_NET_PORT = 1, 2
 PR_SET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER, PR_SET_SECUREBITS = 38, 36, 28
+PR_SET_PDEATHSIG = 1
 
 # file-system rights, bit by bit, with the ABI that introduced them
 FS_EXECUTE, FS_WRITE_FILE, FS_READ_FILE, FS_READ_DIR = 1, 2, 4, 8
@@ -204,6 +206,11 @@ def enter(pol):
         os.sched_setaffinity(0, pol.cpus)
     if os.geteuid() == 0 and pol.uid is not None:
         _become(pol.uid)
+    # after _become, which clears it: a grader that dies takes this along
+    parent = os.getppid()
+    _prctl(PR_SET_PDEATHSIG, 9)
+    if os.getppid() != parent:
+        os._exit(1)
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
     _landlock(pol)
     # orphans of what the submission starts stay its own while it runs, so
@@ -326,6 +333,23 @@ def kill_orphans(keep):
             except (ProcessLookupError, ChildProcessError):
                 pass
     return ended
+
+
+def kill_user(uid):
+    """SIGKILL every process of ``uid`` (a slot's user, when grading as
+    root), wherever it hides in the process tree: one kill(-1) from a child
+    that becomes ``uid``. The kernel sends it to all of them at once, and
+    none can fork with a SIGKILL pending, so none escapes."""
+    pid = os.fork()
+    if pid == 0:  # only system calls here: other threads' locks may be held
+        try:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            os.kill(-1, 9)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
 
 
 def _children():

@@ -37,7 +37,11 @@ class CountingSink(io.TextIOBase):
         return len(text)
 
 
-def _write(path, record):
+def _write(path, record, owner=os.getpid()):
+    # only the process the grader started speaks for the notebook: a copy
+    # forked by a cell would race it for the file with answers of its own
+    if os.getpid() != owner:
+        return
     tmp = f"{path}.tmp"
     with open(tmp, "w") as f:
         json.dump(record, f)

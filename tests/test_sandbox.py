@@ -4,6 +4,7 @@ gets full marks, the bundle, the Python environment and the home folder are
 unchanged, and what the attack saw (its `probe` answer, kept with --answers)
 holds nothing it should not."""
 import csv
+import re
 import hashlib
 import json
 import os
@@ -286,7 +287,7 @@ probe = int(os.read(r, 20))
 """)
     time.sleep(0.2)
     assert not Path(f"/proc/{probe}").exists() or "Z" in Path(f"/proc/{probe}/stat").read_text().split()[2]
-    assert "process(es) it left behind" in rows["attack"]["notes"]
+    assert "ended the processes it left behind" in rows["attack"]["notes"]
 
 
 def test_forging_the_answers_file_as_a_link(tmp_path):
@@ -299,3 +300,52 @@ os.rename("answers.json.tmp", "answers.json")
 os._exit(0)  # leave the link as the answers
 """)
     assert rows["attack"]["auto total"] == "0" and "left no answers" in rows["attack"]["notes"]
+
+
+def gradebook(path):
+    """The rows, each note of grading time left out (it differs from run to run)."""
+    rows = list(csv.reader(open(path)))
+    return [r[:-1] + [re.sub(r"(; )?graded in \d+ s$", "", r[-1])] for r in rows]
+
+
+def test_jobs_give_the_same_gradebook_as_one_at_a_time(tmp_path):
+    bundle, sub = tmp_path / "bundle", tmp_path / "submissions"
+    write_bundle(Bundle("toy.ipynb", [checks.Question("q-a", 2, 0, TESTS)]), bundle)
+    sub.mkdir()
+    cells = {"a_good": ["q_a = 42"], "b_stub": ["q_a = ..."], "c_wrong": ["q_a = 41"],
+             "d_killer": ["q_a = 42", "import os; os.kill(os.getppid(), 9)"], "e_raises": ["1 / 0", "q_a = 42"],
+             "f_bomb": ["q_a = 42", "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n"
+                                    "        break"], "g_good": ["q_a = 6 * 7"]}
+    for name, code in cells.items():
+        (sub / f"{name}.ipynb").write_text(notebook(*code))
+    books = []
+    for jobs in (1, 3):
+        out = tmp_path / f"jobs{jobs}.csv"
+        subprocess.run([sys.executable, "-m", "mnist1d.grading", str(bundle), str(sub), "-o", str(out),
+                        "--timeout", "20", "--jobs", str(jobs)], check=True, capture_output=True, timeout=120)
+        books.append(gradebook(out))
+    assert books[0] == books[1]
+    totals = {r[0]: r[2] for r in books[0][1:]}
+    assert totals == {"a_good": "2", "b_stub": "0", "c_wrong": "1", "d_killer": "2", "e_raises": "2",
+                      "f_bomb": "2", "g_good": "2"}
+
+
+def test_a_stopped_grader_leaves_the_rows_it_finished(tmp_path):
+    bundle, sub, out = tmp_path / "bundle", tmp_path / "submissions", tmp_path / "gradebook.csv"
+    write_bundle(Bundle("toy.ipynb", [checks.Question("q-a", 2, 0, TESTS)]), bundle)
+    sub.mkdir()
+    (sub / "a.ipynb").write_text(notebook("q_a = 42"))
+    (sub / "b.ipynb").write_text(notebook("q_a = 42", "while True:\n    pass"))
+    grader = subprocess.Popen([sys.executable, "-m", "mnist1d.grading", str(bundle), str(sub), "-o", str(out),
+                               "--timeout", "60"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not out.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    grader.kill()
+    grader.wait()
+    rows = list(csv.DictReader(out.open()))
+    assert [(r["student"], r["auto total"]) for r in rows] == [("a", "2")]
+    deadline = time.monotonic() + 5
+    while leftovers() and time.monotonic() < deadline:  # b's process ends with its grader
+        time.sleep(0.1)
+    assert not leftovers()
