@@ -10,17 +10,19 @@ Each submission runs in its own process (:mod:`mnist1d.submission`), in an
 empty temporary folder, under a time limit; its answers come back as JSON
 (:mod:`mnist1d.answers`, no pickle) and are tested here, in a process that
 never runs student code, by otter-grader's test runner against tests held in
-memory. So a submission that is not a notebook, raises, loops forever, deletes
-its cells, prints without end or ends its own process gets a row with zero for
-what could not be graded and the reason, and the other rows are still
-written. Every submission is read into memory before any runs, and after
-each one the bundle, this package and otter are compared with their state
-before grading: a submission that changed them scores zero with the reason,
-and the files are put back before the next one runs.
+memory: the child is told only the answers' names. Before its first cell the
+child seals itself off (:mod:`mnist1d.sandbox`: Landlock and resource
+limits), and whatever it started is ended with it. So a submission that is
+not a notebook, raises, loops forever, deletes its cells, prints without end,
+ends its own process, reads or writes where it should not, signals the
+grader or forks without end gets a row with zero for what could not be
+graded and the reason, and the other rows are still written, each as it is
+finished. ``--jobs N`` grades N at once, with the same rows.
 
-Students' code runs as the user who grades: for a class you do not trust,
-run this command as a user who cannot write the course's files (no Docker
-is needed either way).
+Without Landlock, grading refuses to start unless ``--no-sandbox``; then,
+after each submission, the bundle, this package and otter are compared with
+their state before grading: a submission that changed them scores zero with
+the reason, and the files are put back before the next one runs.
 """
 
 import argparse
