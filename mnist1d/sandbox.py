@@ -106,6 +106,8 @@ class Policy:
         The unprivileged user to become when started as root.
     cpus : list of int or None
         The CPU cores it may run on (its share of the machine).
+    parent : int or None
+        The grader's pid: the process ends when the grader does.
     """
 
     read: list
@@ -113,6 +115,7 @@ class Policy:
     limits: dict = field(default_factory=dict)
     uid: int = None
     cpus: list = None
+    parent: int = None
 
     def to_json(self):
         return json.dumps(asdict(self))
@@ -182,7 +185,8 @@ def policy(folder, timeout, memory_gb, file_gb, slot=0, cpus=None):
     }
     read = environment_paths() + [p for p in SYSTEM_READ if os.path.exists(p)]
     uid = UID_BASE + slot if os.geteuid() == 0 else None
-    return Policy(read, [str(folder)] + DEVICES_RW, limits, uid, cpus)
+    write = [str(folder)] + DEVICES_RW
+    return Policy(read, write, limits, uid, cpus, os.getpid())
 
 
 def exposed(paths, pol):
@@ -206,10 +210,10 @@ def enter(pol):
         os.sched_setaffinity(0, pol.cpus)
     if os.geteuid() == 0 and pol.uid is not None:
         _become(pol.uid)
-    # after _become, which clears it: a grader that dies takes this along
-    parent = os.getppid()
+    # after _become, which clears it: a grader that dies takes this along,
+    # and one that died before this line is seen by the parent's pid
     _prctl(PR_SET_PDEATHSIG, 9)
-    if os.getppid() != parent:
+    if pol.parent is not None and os.getppid() != pol.parent:
         os._exit(1)
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
     _landlock(pol)

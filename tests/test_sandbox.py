@@ -341,6 +341,7 @@ def test_a_stopped_grader_leaves_the_rows_it_finished(tmp_path):
     deadline = time.monotonic() + 30
     while not out.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
+    time.sleep(2)  # b is sealed and looping by now
     grader.kill()
     grader.wait()
     rows = list(csv.DictReader(out.open()))
