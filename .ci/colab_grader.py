@@ -36,7 +36,8 @@ def main(folder):
     solution = next(c for c in teacher.cells if "solution" in c.metadata.get("tags", [])
                     and "ex1_transforms" in c.source)
     check = nbformat.v4.new_code_cell(f'grader.check("{LABEL}")')
-    stub = next(c for c in student.cells if c.source.startswith(f"# Exercise {LABEL}"))
+    stub = next(c for c in student.cells
+                if c.source.startswith("# Exercise ") and f"({LABEL})" in c.source.splitlines()[0])
     nb = nbformat.v4.new_notebook()
     nb.cells = code_until(student.cells, "write_checks") + [stub, check, solution, check.copy()]
     NotebookClient(nb, timeout=600, kernel_name="python3",

@@ -4,8 +4,11 @@ Shared by ``robustness.py`` (other seeds) and ``paper_scale.py`` (the paper's sc
 whatever device is present). Parameters are injected as papermill does: a cell right
 after the chapter's ``parameters`` cell.
 """
+import hashlib
 import json
 import os
+import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +40,59 @@ def with_parameters(nb, script, **params):
     cell.metadata["tags"] = ["injected-parameters"]
     nb.cells.insert(at + 1, cell)
     return nb
+
+
+def cpu_model():
+    """The processor's name as the kernel reports it (Linux), else what Python knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine():
+    """Where a run ran: CPU model and core count, Python, torch and numpy versions.
+
+    Floating-point kernels differ between CPUs and library builds, and long training runs
+    amplify the difference, so a stored number is only traceable with these."""
+    import numpy
+    import torch
+
+    return {"cpu": cpu_model(), "arch": platform.machine(), "cores": os.cpu_count(),
+            "kernels": torch.backends.cpu.get_cpu_capability(),  # e.g. AVX512: which kernels torch runs
+            "python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__}
+
+
+def notebook_code_hash(path):
+    """SHA-256 of a notebook's code cells' sources, in order: what the chapter runs, not
+    what it printed. A chapter re-executed with other code has another hash."""
+    nb = nbformat.read(path, as_version=4)
+    code = "\n\x00".join(c.source for c in nb.cells if c.cell_type == "code")
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def package_hash():
+    """SHA-256 over the package's Python sources (path and text, in sorted order)."""
+    h = hashlib.sha256()
+    for f in sorted((ROOT / "mnist1d").rglob("*.py")):
+        h.update(str(f.relative_to(ROOT)).encode() + b"\x00" + f.read_bytes())
+    return h.hexdigest()
+
+
+def code_version(path):
+    """What ran: the git commit (``+dirty`` when the tree had changes), and hashes of the
+    chapter's code and of the package."""
+    def git(*args):
+        r = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return r.stdout.strip() if r.returncode == 0 else ""
+
+    commit = git("rev-parse", "HEAD") or "unknown"
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    return {"commit": commit + ("+dirty" if dirty else ""), "notebook": notebook_code_hash(path),
+            "package": package_hash()}
 
 
 def first_error(nb):

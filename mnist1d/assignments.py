@@ -47,8 +47,15 @@ __all__ = [
     "write_assignments",
     "Chapter",
     "chapter_overview",
+    "chapter_number",
     "overview_markdown",
 ]
+
+
+def chapter_number(path):
+    """The chapter's number, from its file name: 5 for
+    ``05_double_descent.ipynb``."""
+    return int(Path(path).name[:2])
 
 
 def _clear(nb):
@@ -59,9 +66,10 @@ def _clear(nb):
     return nb
 
 
-def _stub(label, statement, answer=None):
+def _stub(label, statement, answer=None, number=None):
+    title = f"Exercise {number} ({label})" if number else f"Exercise {label}"
     lines = [
-        f"# Exercise {label}: your solution here. The exercise asks:",
+        f"# {title}: your solution here. The exercise asks:",
         "#",
     ]
     text = "\n".join(
@@ -163,7 +171,14 @@ def student_notebook(nb, name="notebook", grading=False):
             end = END.search(text)
             if end:
                 q = graded.get(label)
-                cells.append(_stub(label, statements[label], q and q.answer))
+                cells.append(
+                    _stub(
+                        label,
+                        statements[label],
+                        q and q.answer,
+                        _exercise_number(name, list(statements).index(label)),
+                    )
+                )
                 if grading and q:
                     cells.append(
                         nbformat.v4.new_code_cell(f'grader.check("{label}")')
@@ -185,6 +200,12 @@ def student_notebook(nb, name="notebook", grading=False):
         )
     out.cells = cells
     return _clear(out)
+
+
+def _exercise_number(name, index):
+    """ "5.2" for the second exercise of ``05_*.ipynb``; None when ``name`` is
+    not a chapter's file name."""
+    return f"{int(name[:2])}.{index + 1}" if name[:2].isdigit() else None
 
 
 def instructor_notebook(nb):
@@ -290,7 +311,7 @@ def write_assignments(
         The notebooks and bundles written.
     """
     from .grading import Bundle, write_bundle
-    from .plain import citations, plain_notebook
+    from .plain import citations, numbers, plain_notebook
     from .reproduction import glued
 
     chapters = sorted(Path(book_dir).glob(CHAPTER_GLOB))
@@ -309,10 +330,24 @@ def write_assignments(
         student = student_notebook(nb, path.name, grading)
         if grading:
             _install_grader(student, path.name)
-        kinds = {"student": plain_notebook(student, values, refs)}
+        # numbered as in the book, which has the solutions' figures too
+        names = numbers(nb, chapter_number(path))
+        kinds = {
+            "student": plain_notebook(
+                student,
+                values,
+                refs,
+                chapter=chapter_number(path),
+                names=names,
+            )
+        }
         if instructor:
             kinds["instructor"] = plain_notebook(
-                instructor_notebook(nb), values, refs
+                instructor_notebook(nb),
+                values,
+                refs,
+                chapter=chapter_number(path),
+                names=names,
             )
         if rehearsal:
             kinds["rehearsal"] = rehearsal_notebook(nb, path.name)
@@ -387,7 +422,8 @@ def chapter_overview(book_dir):
         out.append(
             Chapter(
                 path.name,
-                nb.cells[0].source.splitlines()[0].lstrip("# ").strip(),
+                f"{chapter_number(path)}. "
+                + nb.cells[0].source.splitlines()[0].lstrip("# ").strip(),
                 [
                     (m[0], _first_sentence(m[1]))
                     for m in EXERCISE.findall(text)
@@ -440,8 +476,10 @@ def overview_markdown(chapters, device_runs=None):
         "| --- | --- | ---: | ---: | ---: |",
     ]
     for ch in chapters:
+        n = chapter_number(ch.file)
         exercises = "<br>".join(
-            f"`{label}`: {first}" for label, first in ch.exercises
+            f"Exercise {n}.{k} (`{label}`): {first}"
+            for k, (label, first) in enumerate(ch.exercises, 1)
         )
         time = "not recorded" if ch.seconds is None else _minutes(ch.seconds)
         rows.append(

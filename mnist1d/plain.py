@@ -23,21 +23,26 @@ from pathlib import Path
 
 import nbformat
 
-from .assignments import CHAPTER_GLOB, GRADER_TAGS
+from .assignments import CHAPTER_GLOB, GRADER_TAGS, chapter_number
 from .reproduction import glued
 
 __all__ = [
     "MYST",
     "citations",
+    "numbers",
     "plain_markdown",
     "plain_notebook",
     "write_plain",
 ]
 
 GLUE = re.compile(r"\{glue:text\}`([^`]+)`")
+NUMREF = re.compile(r"\{numref\}`([^`]+)`")
+REF = re.compile(r"\{ref\}`([^`<]+?)(?:\s*<([\w-]+)>)?`")
+# a MyST target before a heading: "(ch3-how)=" then "## How it is built"
+TARGET = re.compile(r"^\(([\w-]+)\)=[ \t]*\n(?:#+[ \t]+([^\n]+))?", re.M)
 CITE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]+)`")
 EXERCISE = re.compile(
-    r"```\{exercise\}[^\n]*\n((?::[\w-]+:[^\n]*\n)*)(.*?)```", re.S
+    r"```\{exercise\}([^\n]*)\n((?::[\w-]+:[^\n]*\n)*)(.*?)```", re.S
 )
 SOLUTION_START = re.compile(
     r"```\{solution-start\}\s+([\w-]+)[^\n]*\n(?::[\w-]+:[^\n]*\n)*```"
@@ -75,6 +80,31 @@ def citations(bib_text):
     return refs
 
 
+def numbers(nb, chapter):
+    """What the book calls each numbered thing of a chapter: {label: "Figure
+    5.2"} for every figure (a cell with ``mystnb.figure.name``), {label:
+    "Exercise 5.1"} for every exercise, numbered in order within chapter
+    ``chapter`` as Sphinx numbers them in the built book, and {label: 'the
+    section "Title"'} for every section with a MyST target.
+    """
+    names, n_fig, n_ex = {}, 0, 0
+    for cell in nb.cells:
+        figure = cell.metadata.get("mystnb", {}).get("figure", {})
+        if cell.cell_type == "code" and figure.get("name"):
+            n_fig += 1
+            names[figure["name"]] = f"Figure {chapter}.{n_fig}"
+        if cell.cell_type == "markdown":
+            for m in TARGET.finditer(cell.source):
+                if m.group(2):
+                    names[m.group(1)] = f'the section "{m.group(2).strip()}"'
+            for m in EXERCISE.finditer(cell.source):
+                label = LABEL.search(m.group(2))
+                n_ex += 1
+                if label:
+                    names[label.group(1)] = f"Exercise {chapter}.{n_ex}"
+    return names
+
+
 def _value(values, key):
     if key not in values:
         raise ValueError(
@@ -83,11 +113,28 @@ def _value(values, key):
     return str(values[key])
 
 
-def plain_markdown(text, values, refs):
-    """One markdown cell's text with glue, citations, exercises and solutions
-    written out.
+def plain_markdown(text, values, refs, names=None):
+    """One markdown cell's text with glue, citations, numbered references,
+    exercises and solutions written out.
+
+    ``names`` is :func:`numbers` of the chapter (label -> "Figure 5.2").
     """
+    names = {} if names is None else names
     text = GLUE.sub(lambda m: _value(values, m.group(1)), text)
+
+    def numref(m):
+        if m.group(1) not in names:
+            raise ValueError(f"no figure or exercise labelled {m.group(1)!r}")
+        return names[m.group(1)]
+
+    def ref(m):
+        if m.group(2):  # {ref}`words <label>`: the words are the link's text
+            return m.group(1).strip()
+        return numref(m)
+
+    text = NUMREF.sub(numref, text)
+    text = REF.sub(ref, text)
+    text = TARGET.sub(lambda m: m.group(0)[m.group(0).index("\n") + 1 :], text)
 
     def cite(m):
         keys = [k.strip() for k in m.group(1).split(",")]
@@ -97,9 +144,15 @@ def plain_markdown(text, values, refs):
         return "(" + "; ".join(refs[k] for k in keys) + ")"
 
     def exercise(m):
-        label = LABEL.search(m.group(1))
-        name = f" `{label.group(1)}`" if label else ""
-        return f"**Exercise{name}.** " + m.group(2).strip() + "\n"
+        label = LABEL.search(m.group(2))
+        title = m.group(1).strip()
+        number = names.get(label.group(1)) if label else None
+        head = number or "Exercise"
+        if title:
+            head += f": {title}"
+        elif label:
+            head += f" (`{label.group(1)}`)"
+        return f"**{head}.** " + m.group(3).strip() + "\n"
 
     text = CITE.sub(cite, text)
     text = EXERCISE.sub(exercise, text)
@@ -109,10 +162,22 @@ def plain_markdown(text, values, refs):
     return SOLUTION_END.sub("*End of the solution.*", text)
 
 
-def plain_notebook(nb, values, refs, clear_outputs=True):
+def plain_notebook(
+    nb, values, refs, clear_outputs=True, chapter=None, names=None
+):
     """A copy of ``nb`` whose markdown has no MyST left; ``values`` are the
-    glued values."""
+    glued values.
+
+    ``chapter`` (an int) numbers figures and exercises as the book does and
+    puts the number in front of the title, which the book's table of contents
+    numbers. ``names`` overrides :func:`numbers` of ``nb`` (a student
+    notebook is numbered as its chapter, solutions' figures included).
+    """
     out = copy.deepcopy(nb)
+    if names is None:
+        names = numbers(nb, chapter) if chapter is not None else {}
+    if chapter is not None and out.cells[0].source.startswith("# "):
+        out.cells[0].source = f"# {chapter}. " + out.cells[0].source[2:]
     # the exercises' tests are for graders (mnist1d.checks), not readers
     out.cells = [
         c
@@ -121,7 +186,7 @@ def plain_notebook(nb, values, refs, clear_outputs=True):
     ]
     for cell in out.cells:
         if cell.cell_type == "markdown":
-            cell.source = plain_markdown(cell.source, values, refs)
+            cell.source = plain_markdown(cell.source, values, refs, names)
         elif clear_outputs and cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
             cell.metadata.pop("execution", None)
@@ -139,7 +204,9 @@ def write_plain(book, outdir):
     paths = []
     for path in sorted(book.glob(CHAPTER_GLOB)):
         nb = nbformat.read(path, as_version=4)
-        plain = plain_notebook(nb, glued(nb), refs)
+        plain = plain_notebook(
+            nb, glued(nb), refs, chapter=chapter_number(path)
+        )
         nbformat.write(plain, outdir / path.name)
         paths.append(outdir / path.name)
     return paths

@@ -60,10 +60,16 @@ def use_style():
     """
     plt.rcParams.update(STYLE)
     try:
-        from matplotlib_inline.backend_inline import set_matplotlib_formats
+        from IPython import get_ipython
     except ImportError:  # no IPython: plain matplotlib, nothing to configure
         return
-    set_matplotlib_formats("retina")
+    shell = get_ipython()
+    if shell is not None:
+        # Through the inline backend's own setting: it re-applies its formats
+        # when it is activated, which can happen after this call.
+        shell.run_line_magic(
+            "config", "InlineBackend.figure_formats = ['retina']"
+        )
 
 
 def draw_digit(ax, x, t=None, color="k", label=None):
@@ -129,18 +135,58 @@ def plot_digits(xs, t=None, labels=None, ncols=10, size=0.85, axes=None):
     return fig
 
 
-def plot_steps(steps, size=1.2):
-    """One panel per generator step (a dict name -> signal, as ``trace_sample``
-    returns).
+def plot_steps(steps, size=1.7, height=3.0, previous=True, dots=40):
+    """One panel per generator step, all on the same scale.
+
+    Parameters
+    ----------
+    steps : dict
+        Step name -> signal (1-D array), in the order applied, as
+        ``data.trace_sample`` returns.
+    size : float
+        Width of one panel in inches; the figure is at most ``MAX_WIDTH``
+        wide, so with many steps the panels are narrower.
+    height : float
+        Height of the figure in inches.
+    previous : bool
+        Draw the previous step's signal in light grey behind each panel after
+        the first, so that what the step changed stands out.
+    dots : int
+        Mark every point of a signal with at most this many points.
+
+    Returns
+    -------
+    matplotlib Figure
+
+    Notes
+    -----
+    All panels share one value range (across) and one time axis (down, from
+    the signal's first point to its last, whatever its number of points), so
+    a scaling shows as a narrower trace and a translation as a lower one.
     """
+    names = list(steps)
+    xs = [np.asarray(x, dtype=float) for x in steps.values()]
+    lo = min(x.min() for x in xs)
+    hi = max(x.max() for x in xs)
+    margin = 0.06 * (hi - lo or 1.0)
     fig, axes = plt.subplots(
         1,
-        len(steps),
-        figsize=(len(steps) * size, 2.6 * size),
+        len(xs),
+        figsize=(min(len(xs) * size, MAX_WIDTH), height),
         layout="constrained",
+        squeeze=False,
     )
-    for ax, (name, x) in zip(np.ravel(axes), steps.items()):
+    for i, (ax, name, x) in enumerate(zip(axes[0], names, xs)):
+        if previous and i > 0:
+            before = xs[i - 1]
+            ax.plot(
+                before, np.linspace(-1, 1, len(before)), color="0.78", lw=3
+            )
         draw_digit(ax, x)
+        if len(x) <= dots:
+            ax.plot(x, np.linspace(-1, 1, len(x)), "o", color="k", ms=3)
+        ax.set_xlim(lo - margin, hi + margin)
+        ax.set_ylim(1.04, -1.04)
         ax.set_title(name.replace(" ", "\n"))
     return fig
 

@@ -47,7 +47,10 @@ def test_student_notebook_keeps_no_solution(path):
     assert solution_text(nb) and not leaked, f"{path.name}: solution lines survive: {leaked[:3]}"
     labels = re.findall(r":label: ([\w-]+)", text)
     stubs = [c for c in student.cells if c.source.startswith("# Exercise ")]
-    assert [s.source.split()[2].rstrip(":") for s in stubs] == labels  # one stub per exercise, in order
+    # one stub per exercise, in order, numbered as the book numbers them
+    n = int(path.name[:2])
+    assert [s.source.splitlines()[0].split(":")[0] for s in stubs] == [
+        f"# Exercise {n}.{k} ({label})" for k, label in enumerate(labels, 1)]
     for stub in stubs:
         ast.parse(stub.source)  # runs: comments and `...`
     code = [c for c in student.cells if c.cell_type == "code"]
@@ -115,7 +118,7 @@ def test_command_line_writes_student_and_instructor_notebooks(tmp_path):
 
 def test_chapter_overview_reads_title_exercises_and_stored_time(tmp_path):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell("# 9. A chapter\n\nText."),
+    nb.cells = [nbformat.v4.new_markdown_cell("# A chapter\n\nText."),
                 nbformat.v4.new_markdown_cell("```{exercise}\n:label: ex9-a\n\nWhy so? Explain.\n```"),
                 nbformat.v4.new_code_cell("print(1)")]
     nbformat.write(nb, tmp_path / "09_chapter.ipynb")
@@ -123,6 +126,7 @@ def test_chapter_overview_reads_title_exercises_and_stored_time(tmp_path):
     (ch,) = chapter_overview(tmp_path)
     assert (ch.file, ch.title, ch.exercises, ch.seconds) == ("09_chapter.ipynb", "9. A chapter", [("ex9-a", "Why so?")], None)
     assert "not recorded" in overview_markdown([ch])
+    assert "Exercise 9.1 (`ex9-a`): Why so?" in overview_markdown([ch])  # named as the book numbers it
     nb.cells[-1].outputs = [nbformat.v4.new_output("stream", text="sweeps 60 s; chapter ran in 125 s\n")]
     nbformat.write(nb, tmp_path / "09_chapter.ipynb")
     (ch,) = chapter_overview(tmp_path)

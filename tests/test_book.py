@@ -10,6 +10,7 @@ from packaging.requirements import Requirement
 import mnist1d
 
 from mnist1d.assignments import CHAPTER_GLOB, chapter_overview, load_device_runs, overview_markdown
+from mnist1d.notebook import without_docstrings
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
@@ -167,7 +168,8 @@ def test_shown_source_is_the_current_source(path):
     shown = 0
     for c in cells:
         for call in re.findall(r"show_source\(([^)]*)\)", source(c)):
-            want = "\n\n".join(inspect.getsource(eval(e.strip(), names)).rstrip() for e in call.split(","))
+            want = "\n\n".join(without_docstrings(inspect.getsource(eval(e.strip(), names))).rstrip()
+                                 for e in call.split(","))
             stored = [o["data"]["text/markdown"] for o in c["outputs"] if "text/markdown" in o.get("data", {})]
             stored = ["".join(s) if isinstance(s, list) else s for s in stored]
             assert f"```python\n{want}\n```" in stored, f"{path.name}: show_source({call}) is stale"
@@ -182,3 +184,128 @@ def test_glue_calls_are_not_on_the_page(path):
     shown = [i for i, c in enumerate(code_cells(path)) if "glue(" in source(c)
              and "remove-cell" not in c.get("metadata", {}).get("tags", [])]
     assert not shown, f"{path.name}: glue calls in visible code cells {shown}"
+
+
+# An object's default repr (``<matplotlib.legend.Legend at 0x7fe0...>``) or a bare ``nan``
+# in what a chapter printed means a value the reader cannot use.
+STRAY_REPR = re.compile(r"<[\w.]+(?: object)? at 0x[0-9a-f]+>")
+STRAY_NAN = re.compile(r"(?<![\w.])nan(?![\w])", re.I)
+FIG_NAME = re.compile(r"fig-ch(\d+)-[\w-]+")
+NUMREF = re.compile(r"\{numref\}`([^`]+)`")
+
+
+def outputs_text(cell):
+    """What a code cell printed or returned, as text (images and widget state left out)."""
+    parts = []
+    for o in cell.get("outputs", []):
+        if o.get("output_type") == "stream":
+            parts.append("".join(o["text"]))
+        elif o.get("output_type") in ("execute_result", "display_data", "error"):
+            for mime in ("text/plain", "text/markdown"):
+                value = o.get("data", {}).get(mime, "")
+                value = "".join(value) if isinstance(value, list) else value
+                # shown source (show_source's code blocks) may say NaN in a comment
+                parts.append(re.sub(r"```.*?```", "", value, flags=re.S))
+    return "\n".join(parts)
+
+
+def figure_cells(path):
+    return [c for c in code_cells(path)
+            if any("image/png" in o.get("data", {}) for o in c.get("outputs", []))]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_stray_outputs(path):
+    """No object reprs and no bare nan on the page: say what a value is, or why there is none."""
+    bad = []
+    for cell in code_cells(path):
+        text = outputs_text(cell)
+        bad += STRAY_REPR.findall(text) + [f"nan in: {line.strip()[:80]}" for line in text.splitlines()
+                                           if STRAY_NAN.search(line)]
+    assert not bad, f"{path.name}: {bad[:5]}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_every_figure_is_numbered_captioned_described_and_cited(path):
+    """A figure cell draws one figure, has a name (fig-chN-...), a caption and alt text that
+    describes it, and the chapter's prose refers to it by number."""
+    n = int(path.name[:2])
+    nb = json.loads(path.read_text())
+    prose = "\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+    cited = set(NUMREF.findall(prose))
+    cells = figure_cells(path)
+    assert cells, f"{path.name} has no figure"
+    for cell in cells:
+        meta = cell["metadata"].get("mystnb", {})
+        fig, alt = meta.get("figure", {}), meta.get("image", {}).get("alt", "")
+        where = f"{path.name}: figure cell {source(cell)[:50]!r}"
+        assert len(cell["outputs"]) == 1, f"{where}: {len(cell['outputs'])} outputs; a figure cell shows only its figure"
+        name = FIG_NAME.fullmatch(fig.get("name", ""))
+        assert name and int(name[1]) == n, f"{where}: figure name {fig.get('name')!r} is not fig-ch{n}-..."
+        assert len(fig.get("caption", "")) >= 30, f"{where}: no caption that says what to look at"
+        assert len(alt) >= 40 and not re.search(r"\.png|_images|^\.\./", alt), f"{where}: alt text {alt!r}"
+        assert fig["name"] in cited, f"{where}: the prose never refers to {fig['name']} by number"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_exercises_are_titled_with_their_grading_id(path):
+    """Each exercise has a title that ends with its grading id; the book numbers it N.k."""
+    text = "\n".join(source(c) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "markdown")
+    found = re.findall(r"```\{exercise\}([^\n]*)\n:label: ([\w-]+)", text)
+    assert found, f"{path.name} has no exercise"
+    for title, label in found:
+        # the id in brackets: a backtick would end the directive's fence line (CommonMark)
+        assert title.strip().endswith(f" [{label}]") and len(title.strip()) > len(label) + 8, (path.name, title)
+    assert not re.search(r"\bExercises? \d+\b(?!\.)", text), f"{path.name}: an exercise named by a bare number"
+
+
+def table_cells(line):
+    """A Markdown table row's cells: split on | that is not escaped (\\|), ends trimmed."""
+    return re.split(r"(?<!\\)\|", line.strip().strip("|")) if line.strip().startswith("|") else None
+
+
+def markdown_tables(text):
+    """Each Markdown table in ``text``: its lines, header first."""
+    tables, current = [], []
+    for line in text.splitlines() + [""]:
+        if line.strip().startswith("|"):
+            current.append(line)
+        elif current:
+            tables.append(current)
+            current = []
+    return [t for t in tables if len(t) >= 2 and re.fullmatch(r"\|?\s*:?-{3,}.*", t[1].strip())]
+
+
+def book_markdown():
+    """(where, text) for every Markdown text of the book: pages, notebook cells and what cells printed."""
+    for page in [resolve(f) for f in toc_files()]:
+        if page.suffix == ".md":
+            yield page.name, page.read_text()
+            continue
+        for i, cell in enumerate(json.loads(page.read_text())["cells"]):
+            if cell["cell_type"] == "markdown":
+                yield f"{page.name} cell {i}", source(cell)
+            for o in cell.get("outputs", []):
+                md = o.get("data", {}).get("text/markdown")
+                if md:
+                    yield f"{page.name} cell {i} output", "".join(md) if isinstance(md, list) else md
+
+
+def test_every_table_row_keeps_the_headers_columns():
+    """A row with more or fewer cells than its header renders shifted: a | inside a cell
+    must be escaped (issue 31: "|pooled - unpooled|" split one row into 8 cells of 6)."""
+    checked, bad = 0, []
+    for where, text in book_markdown():
+        for table in markdown_tables(text):
+            width = len(table_cells(table[0]))
+            checked += 1
+            bad += [f"{where}: {len(table_cells(r))} cells, header {width}: {r[:70]}"
+                    for r in table[1:] if len(table_cells(r)) != width]
+    assert checked >= 5, "the book's tables were not found"
+    assert not bad, "\n".join(bad)
+
+
+def test_the_table_check_catches_an_unescaped_bar():
+    table = "| a | b |\n| --- | --- |\n| x |y| z |\n| \\|x\\| | y |"
+    (t,) = markdown_tables(table)
+    assert [len(table_cells(r)) for r in t] == [2, 2, 3, 2]

@@ -6,7 +6,7 @@ import nbformat
 import pytest
 
 from mnist1d.assignments import write_assignments
-from mnist1d.plain import MYST, citations, plain_markdown, write_plain
+from mnist1d.plain import MYST, citations, numbers, plain_markdown, plain_notebook, write_plain
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -25,8 +25,29 @@ def test_plain_markdown_writes_out_glue_citations_and_exercises():
             "```{solution-end}\n```")
     out = plain_markdown(text, {"acc": "93.7%"}, REFS)
     assert out.startswith("CNN 93.7% (Ames 2020) and (Ames 2020; Bo and Cy 2021).")
-    assert "**Exercise `ex-1`.** Do it." in out and "**Solution to `ex-1`.**" in out
+    assert "**Exercise (`ex-1`).** Do it." in out and "**Solution to `ex-1`.**" in out
     assert not MYST.findall(out)
+
+
+def test_numbered_references_and_exercise_titles_read_as_in_the_book():
+    nb = nbformat.v4.new_notebook()
+    fig = nbformat.v4.new_code_cell("plot()")
+    fig.metadata["mystnb"] = {"figure": {"name": "fig-a", "caption": "A."}}
+    nb.cells = [nbformat.v4.new_markdown_cell("# Title"), fig,
+                nbformat.v4.new_markdown_cell("```{exercise} Budget [ex5-b]\n:label: ex5-b\n\nDo.\n```")]
+    names = numbers(nb, 5)
+    assert names == {"fig-a": "Figure 5.1", "ex5-b": "Exercise 5.1"}
+    out = plain_markdown("See {numref}`fig-a` and {numref}`ex5-b`.\n" + nb.cells[2].source, {}, REFS, names)
+    assert out.startswith("See Figure 5.1 and Exercise 5.1.")
+    assert "**Exercise 5.1: Budget [ex5-b].** Do." in out
+    with pytest.raises(ValueError, match="fig-b"):
+        plain_markdown("{numref}`fig-b`", {}, REFS, names)
+    assert plain_notebook(nb, {}, REFS, chapter=5).cells[0].source == "# 5. Title"
+    nb.cells.append(nbformat.v4.new_markdown_cell("(sec-how)=\n## How it runs\n\nText."))
+    names = numbers(nb, 5)
+    out = plain_markdown("As {ref}`sec-how` says, and {ref}`here <sec-how>`.\n" + nb.cells[3].source,
+                         {}, REFS, names)
+    assert out == 'As the section "How it runs" says, and here.\n## How it runs\n\nText.'
 
 
 def test_a_missing_value_or_reference_is_named():

@@ -123,3 +123,33 @@ def test_report_page_is_current():
              for o in c.get("outputs", []) if "text/markdown" in o.get("data", {})]
     table = report_markdown(load_runs(BOOK, RESULTS))
     assert any(table in s for s in shown), "re-execute book/reproduction.ipynb"
+
+
+def test_every_run_names_its_machine_and_the_code_it_ran():
+    """Each robustness run and the chapters' stored run (seed 0) record the CPU, core count,
+    Python and torch versions, the commit, and a hash of the chapter's code cells, which is
+    the chapter's code now: a chapter re-executed with other code needs its seeds re-run."""
+    import sys
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from chapter_runs import notebook_code_hash
+
+    stored = json.loads(RESULTS.read_text())
+    for path, prefix in zip(CHAPTERS, PREFIXES):
+        records = {"0 (stored)": stored.get("stored", {}).get(prefix)}
+        records.update(stored["chapters"].get(prefix, {}))
+        for seed, record in records.items():
+            assert record, f"{prefix} seed {seed}: no record of where it ran"
+            m, code = record.get("machine"), record.get("code") or {}
+            assert isinstance(m, dict) and all(m.get(k) for k in ("cpu", "cores", "python", "torch")), (prefix, seed, m)
+            assert code.get("commit") and code.get("package"), (prefix, seed, code)
+            assert code.get("notebook") == notebook_code_hash(path), \
+                f"{prefix} seed {seed} ran other code than the chapter has now: rerun benchmarks/robustness.py"
+
+
+def test_every_row_is_asserted_or_says_why_not():
+    """A claim without a check says on the page why it has none (issue 31)."""
+    from mnist1d.reproduction import UNASSERTED
+
+    unchecked = {c.key for c in CLAIMS if c.check is None}
+    assert unchecked == set(UNASSERTED), (unchecked ^ set(UNASSERTED))
+    assert all(len(why) > 20 for why in UNASSERTED.values())

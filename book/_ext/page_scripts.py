@@ -16,11 +16,16 @@ Four fixes; the first two are measured by ``tests/test_browser.py`` in headless 
   ``book/colab/`` (``python -m mnist1d.plain``: glued values, citations and exercises
   written out), since Colab does not render MyST; the instructors and report pages, which
   read the chapters beside them, get no launch button.
-* **Bibliographies without a false role.** docutils gives the bibliography
-  ``role="list"`` though its entries are not list items, which axe-core reports as a
-  critical violation on the landing page (``tests/test_browser.py`` runs axe on every page).
+* **Markup axe-core rejects** (``tests/test_browser.py`` runs it on every page): the
+  bibliography's false ``role="list"`` and the collapsed cells' toggles, whose
+  ``aria-label`` does not contain the text they show (``A11Y_FIXES``).
 """
+import base64
+import hashlib
+import html
+import json
 import re
+from pathlib import Path
 
 WIDGET_PATHS = """var require = {paths: (function (root) {
   var paths = {"@jupyter-widgets/html-manager/dist": root + "_static"};
@@ -65,15 +70,53 @@ def _colab_targets(app, pagename, templatename, context, doctree):
                 button["url"] = button["url"].replace(f"/{pagename}.ipynb", f"/book/colab/{chapter.group(1)}.ipynb")
 
 
-def _citation_list_role(app, pagename, templatename, context, doctree):
-    """docutils marks a bibliography ``role="list"`` whose entries are not list items
-    (axe: aria-required-children); without the role it is a plain group of entries."""
-    if "body" in context:
-        context["body"] = context["body"].replace('<div role="list" class="citation-list">', '<div class="citation-list">')
+# Markup that axe-core reports, and what it becomes:
+#  - docutils marks a bibliography role="list" though its entries are not list items
+#    (aria-required-children);
+#  - myst-nb names every "Show code cell source" toggle "Toggle hidden content", a name
+#    that does not contain its visible text (label-content-name-mismatch); without the
+#    aria-label its name is the text it shows.
+A11Y_FIXES = {
+    '<div role="list" class="citation-list">': '<div class="citation-list">',
+    '<summary aria-label="Toggle hidden content">': "<summary>",
+}
+
+
+def _stored_alt_texts(srcdir):
+    """{image file name: alt text} for every figure a notebook stores with ``mystnb.image.alt``.
+
+    myst-nb names an output image by the SHA-256 of its bytes, and a figure pasted into
+    another page by ``{glue}`` keeps no cell metadata, so its alt text would be its path;
+    this table gives it the alt text of the cell that made it."""
+    alts = {}
+    for path in Path(srcdir).glob("book/*.ipynb"):
+        for cell in json.loads(path.read_text()).get("cells", []):
+            alt = cell.get("metadata", {}).get("mystnb", {}).get("image", {}).get("alt")
+            for out in cell.get("outputs", []) if alt else []:
+                png = out.get("data", {}).get("image/png")
+                if png:
+                    png = "".join(png) if isinstance(png, list) else png
+                    alts[hashlib.sha256(base64.b64decode(png)).hexdigest() + ".png"] = alt
+    return alts
+
+
+PATH_AS_ALT = re.compile(r'<img alt="([^"]*/_images/([0-9a-f]{64}\.png))" src="\1"')
+
+
+def _a11y_markup(app, pagename, templatename, context, doctree):
+    body = context.get("body")
+    if body:
+        for old, new in A11Y_FIXES.items():
+            body = body.replace(old, new)
+        if PATH_AS_ALT.search(body):
+            alts = _stored_alt_texts(app.srcdir)
+            body = PATH_AS_ALT.sub(
+                lambda m: f'<img alt="{html.escape(alts.get(m[2], m[1]))}" src="{m[1]}"', body)
+        context["body"] = body
 
 
 def setup(app):
     app.connect("html-page-context", _fix_scripts, priority=900)  # after every extension added its scripts
     app.connect("html-page-context", _colab_targets, priority=900)  # after the theme made its launch buttons
-    app.connect("html-page-context", _citation_list_role)
+    app.connect("html-page-context", _a11y_markup)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -4,8 +4,8 @@
  * handles (role="slider") and its editable readout are not tied to that label, so a screen
  * reader announces "slider" with no name (axe: aria-input-field-name, label). Once a
  * widget is on the page, each of its unnamed controls is named after the widget's label,
- * and each image a widget's output shows gets alt text. Jupyter Book loads every .js in
- * _static on every page; on pages without widgets this watches and does nothing.
+ * and each image a widget's output shows gets alt text. _config.yml (html_js_files) loads it
+ * on every page; on pages without widgets it watches and does nothing.
  */
 (function () {
   "use strict";
