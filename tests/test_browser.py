@@ -227,7 +227,8 @@ READER_VIEW = """() => {
         exercises: [...document.querySelectorAll('.exercise .admonition-title')]
             .map(e => e.innerText.trim()),
         figures: figures.map(f => ({
-            caption: (f.querySelector('figcaption') || {innerText: ''}).innerText.trim(),
+            // textContent: a solution's figure sits in a closed dropdown, where innerText is empty
+            caption: (f.querySelector('figcaption') || {textContent: ''}).textContent.replace(/\\s+/g, ' ').trim(),
             alt: f.querySelector('img').getAttribute('alt') || '',
             linked: !!f.querySelector('a[href$=".png"] img'),
         })),
@@ -294,7 +295,8 @@ def test_page_in_browser(browser, server, book, page_path):
         # Figures are retina PNGs that declare their display width: shown at (nearly) that
         # width, and stored at 1.5x it or more (150 dpi and up for a 100 px/inch figure).
         sizes = page.evaluate("""() => [...document.querySelectorAll('article figure img')]
-            .map(i => [i.naturalWidth, Number(i.getAttribute('width')) || i.naturalWidth, i.clientWidth])""")
+            .map(i => [i.naturalWidth, parseFloat(i.style.width) || Number(i.getAttribute('width')) || i.naturalWidth,
+                       i.clientWidth])""")
         shrunk = [s for s in sizes if s[2] > 0 and s[1] > 1.3 * s[2]]
         assert not shrunk, f"figures shrunk by more than 1.3x to fit the column [natural, declared, shown]: {shrunk}"
         coarse = [s for s in sizes if s[0] < 1.5 * s[1]]
