@@ -90,7 +90,8 @@ def code_version(path):
         return r.stdout.strip() if r.returncode == 0 else ""
 
     commit = git("rev-parse", "HEAD") or "unknown"
-    dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    # the results this run writes are tracked too: they do not make the code dirty
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/results"))
     return {"commit": commit + ("+dirty" if dirty else ""), "notebook": notebook_code_hash(path),
             "package": package_hash()}
 
