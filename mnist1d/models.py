@@ -34,10 +34,11 @@ __all__ = [
     "POOLS",
     "build",
     "count_parameters",
+    "seeded_generators",
 ]
 
 
-def _generators(n_models, seeds):
+def seeded_generators(n_models, seeds):
     seeds = range(n_models) if seeds is None else list(seeds)
     if len(seeds) != n_models:
         raise ValueError(
@@ -74,7 +75,7 @@ class _Stacked(nn.Module):
         self.n_classes = integer("n_classes", n_classes, minimum=2)
 
     def reset_parameters(self, seeds=None):
-        generators = _generators(self.n_models, seeds)
+        generators = seeded_generators(self.n_models, seeds)
         for layer in self.modules():
             if isinstance(layer, StackedLinear):
                 layer.reset_parameters(generators)

@@ -25,6 +25,7 @@ __all__ = [
     "to_tensors",
     "train",
     "check_data",
+    "minibatch_rows",
 ]
 
 
@@ -251,7 +252,7 @@ def _optimizer(model, cfg):
     )
 
 
-def _batches(n, cfg, device):
+def minibatch_rows(n, cfg, device):
     """Each step's minibatch rows: a slice, or with ``cfg.shuffle`` an index
     tensor.
 
@@ -334,7 +335,7 @@ def train(model, data, cfg=None, device=None):
     # read per step.
     recent = torch.empty(cfg.eval_every, model.n_models, device=device)
     diverged = np.zeros(model.n_models, bool)
-    for step, rows in enumerate(_batches(n, cfg, device), 1):
+    for step, rows in enumerate(minibatch_rows(n, cfg, device), 1):
         losses = _losses(model, d["x"][..., rows, :], d["y"][..., rows])
         opt.zero_grad(set_to_none=True)
         losses.sum().backward()

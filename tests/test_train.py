@@ -5,7 +5,7 @@ import torch
 
 from mnist1d.data import make_dataset
 from mnist1d.models import build
-from mnist1d.train import TrainConfig, _batches, default_device, to_tensors, train
+from mnist1d.train import TrainConfig, default_device, minibatch_rows, to_tensors, train
 
 CFG = TrainConfig(steps=60, eval_every=20)
 
@@ -88,13 +88,13 @@ def test_bad_config(bad, match):
 
 def test_shuffled_epochs_are_permutations():
     cfg = TrainConfig(steps=7, batch_size=3, shuffle=True, seed=5)
-    batches = [b.tolist() for b in _batches(8, cfg, "cpu")]
+    batches = [b.tolist() for b in minibatch_rows(8, cfg, "cpu")]
     assert [len(b) for b in batches] == [3, 3, 2, 3, 3, 2, 3]  # epochs of 8 rows, last batch short
     first, second = sum(batches[:3], []), sum(batches[3:6], [])
     assert sorted(first) == sorted(second) == list(range(8)) and first != second
-    assert [b.tolist() for b in _batches(8, cfg, "cpu")] == batches  # the seed fixes the order
+    assert [b.tolist() for b in minibatch_rows(8, cfg, "cpu")] == batches  # the seed fixes the order
     other = TrainConfig(steps=7, batch_size=3, shuffle=True, seed=6)
-    assert [b.tolist() for b in _batches(8, other, "cpu")] != batches
+    assert [b.tolist() for b in minibatch_rows(8, other, "cpu")] != batches
 
 
 def test_shuffled_sgd_matches_a_plain_torch_loop(small):
@@ -111,7 +111,7 @@ def test_shuffled_sgd_matches_a_plain_torch_loop(small):
             lin.bias.copy_(layer.bias[0, 0])
     d = to_tensors(small, "cpu")
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
-    for rows in _batches(len(d["x"]), cfg, "cpu"):
+    for rows in minibatch_rows(len(d["x"]), cfg, "cpu"):
         opt.zero_grad()
         torch.nn.functional.cross_entropy(net(d["x"][rows]), d["y"][rows]).backward()
         opt.step()

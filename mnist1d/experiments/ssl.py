@@ -23,8 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..layers import StackedConv1d, StackedLinear
-from ..models import _generators
-from ..train import TrainConfig, _batches, default_device, fused
+from ..models import seeded_generators
+from ..train import TrainConfig, default_device, fused, minibatch_rows
 from ..validate import integer, number
 
 __all__ = [
@@ -172,11 +172,11 @@ class SimCLR(nn.Module):
             )
         # Every variant starts from the same encoder, so differences come from
         # the projectors.
-        generators = _generators(m, [seed] * m)
+        generators = seeded_generators(m, [seed] * m)
         for conv in self.convs:
             conv.reset_parameters(generators)
         for j, head in enumerate(self.heads):
-            g = _generators(1, [seed + 1000 + j])
+            g = seeded_generators(1, [seed + 1000 + j])
             for layer in head:
                 layer.reset_parameters(g)
 
@@ -248,7 +248,7 @@ def train_ssl(
     # one pass over all parameters
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=fused(model))
     per_epoch = -(-len(x) // cfg.batch_size)
-    batches = _batches(
+    batches = minibatch_rows(
         len(x),
         TrainConfig(
             steps=cfg.epochs * per_epoch,
