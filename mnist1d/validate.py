@@ -9,7 +9,15 @@ shape error deep inside torch, or not at all.
 import math
 import numbers
 
-__all__ = ["integer", "integers", "number", "choice", "flag", "seeds"]
+__all__ = [
+    "integer",
+    "integers",
+    "interval",
+    "number",
+    "choice",
+    "flag",
+    "seeds",
+]
 
 
 def integer(name, value, minimum=1, maximum=None):
@@ -65,6 +73,25 @@ def integers(name, value, minimum=0):
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
     return tuple(
         integer(f"{name}[{i}]", v, minimum) for i, v in enumerate(out)
+    )
+
+
+def interval(name, value, minimum=0):
+    """``value`` as a pair of ints ``(low, high)`` with ``minimum <= low <=
+    high``, if it is a sequence of two integers so ordered."""
+    try:
+        pair = tuple(value)
+    except TypeError:
+        pair = ()
+    ok = len(pair) == 2 and all(
+        isinstance(v, numbers.Integral) and not isinstance(v, bool)
+        for v in pair
+    )
+    if ok and minimum <= pair[0] <= pair[1]:
+        return int(pair[0]), int(pair[1])
+    raise ValueError(
+        f"{name} must be two integers [low, high] with {minimum} <= low <= "
+        f"high, got {value!r}"
     )
 
 

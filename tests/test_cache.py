@@ -9,6 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 
+import mnist1d.cache as cache
 import mnist1d.data as data
 from mnist1d.data import get_dataset, get_dataset_args, make_dataset
 from mnist1d.utils import from_pickle
@@ -22,13 +23,13 @@ BOTH = ["d.npz", "d.pkl"]
 @pytest.fixture
 def count_builds(monkeypatch):
     calls = []
-    real = data.make_dataset
+    real = cache.make_dataset
 
     def counting(*a, **k):
         calls.append(1)
         return real(*a, **k)
 
-    monkeypatch.setattr(data, "make_dataset", counting)
+    monkeypatch.setattr(cache, "make_dataset", counting)
     return calls
 
 
