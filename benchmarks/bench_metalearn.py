@@ -65,7 +65,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cfg = act.ActConfig(inner_steps=args.inner_steps, last=min(200, args.inner_steps))
-    data = ml.make_data(device="cpu")
+    data = ml.make_tensors(device="cpu")
     gp = {k: v.requires_grad_(True) for k, v in ml.init_mlp((1, cfg.g_hidden, 1), cfg.g_seed).items()}
     outer_step(ours_meta_loss, gp, data, act.ActConfig(inner_steps=5, last=5))  # warm up
     results = {name: outer_step(fn, gp, data, cfg)

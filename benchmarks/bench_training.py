@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from mnist1d import paper_models
 from mnist1d.data import make_dataset
 from mnist1d.models import build
-from mnist1d.train import TrainConfig, _keep_freed_memory, to_tensors, train
+from mnist1d.train import TrainConfig, keep_freed_memory, to_tensors, train
 
 
 def paper_model(name, **kwargs):
@@ -64,7 +64,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    _keep_freed_memory()  # as mnist1d.train does, for both sides
+    keep_freed_memory()  # as the experiment runners do, for both sides
     d = to_tensors(make_dataset(), device=torch.device("cpu"))
     print(f"batch 100, {a.threads} threads, {a.steps} steps per measurement")
     cases = [("cnn", a.models, {}), ("mlp", a.models, {}), ("gru", 6, {})]

@@ -9,9 +9,8 @@ from . import transform
 from .data import get_dataset, get_dataset_args, get_templates, make_dataset
 from .utils import ObjectView, from_pickle, plot_signals, set_seed, to_pickle
 
-__version__ = (
-    "0.1.0"  # the one place the version is set (pyproject.toml reads it)
-)
+# the one place the version is set (pyproject.toml reads it)
+__version__ = "0.1.0"
 # The paper's package exports the same names; its ``transform`` is a function,
 # and this package's module is callable as that function
 # (mnist1d/transform.py).

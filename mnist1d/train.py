@@ -313,9 +313,6 @@ def train(model, data, cfg=None, device=None):
         )
     check_data(model, data, cfg)
     device = default_device() if device is None else device
-    # glibc tuning for CPU tensors; nothing to do on a GPU
-    if torch.device(device).type == "cpu":
-        _keep_freed_memory()
     d = (
         data
         if all(torch.is_tensor(data[k]) for k in ("x", "y"))
@@ -409,17 +406,19 @@ def _divergence_message(hist, recent, step, copies, cfg):
 
 
 @functools.cache
-def _keep_freed_memory():
+def keep_freed_memory():
     """Ask glibc's malloc to keep freed memory instead of returning it to the
-    system.
+    system: a process-wide setting, so it is a call of its own that the
+    experiment runners make, never a side effect of :func:`train`.
 
-    Each training step allocates and frees the same few megabytes of buffers.
-    By default glibc unmaps large blocks when they are freed, so the next step
-    page-faults all of them in again; on this course's 2-core virtual machine
-    that cost about 15% of a GRU step. (PyTorch's CPU tuning guide suggests
-    jemalloc or tcmalloc for the same reason.) Memory use stays at its peak
-    instead of shrinking. Elsewhere (macOS, Windows, musl) nothing happens.
-    Done once per process.
+    Each training step on the CPU allocates and frees the same few megabytes
+    of buffers. By default glibc unmaps large blocks when they are freed, so
+    the next step page-faults all of them in again; on this course's 2-core
+    virtual machine that cost about 15% of a GRU step. (PyTorch's CPU tuning
+    guide suggests jemalloc or tcmalloc for the same reason.) The price: the
+    process's memory stays at its peak instead of shrinking. Numbers do not
+    change, only speed. Elsewhere (macOS, Windows, musl) nothing happens. Done
+    once per process; later calls do nothing.
     """
     try:
         libc = ctypes.CDLL("libc.so.6")

@@ -11,7 +11,7 @@ from mnist1d.experiments import metalearn as ml
 
 @pytest.fixture(scope="module")
 def small():
-    data = ml.make_data({"num_samples": 500})
+    data = ml.make_tensors({"num_samples": 500})
     return {k: v[:200] if k in ("x", "y") else v for k, v in data.items()}
 
 
@@ -40,8 +40,8 @@ def test_hand_written_gradients_match_autograd(small, name):
                 piecewise=act_mod.piecewise_linear([-2.0, 0.0, 1.0], [0.5, 0.0, 2.0]))
     params = {k: v.requires_grad_(True) for k, v in ml.init_mlp((40, 16, 10), seed=2).items()}
     x, y, noise = small["x"][:50], small["y"][:50], torch.rand(16) * 0.2 - 0.1
-    loss, grad = act_mod._loss_and_grads(params, x, F.one_hot(y, 10).float(), acts[name], noise)
-    ref = F.cross_entropy(act_mod._forward(params, x, acts[name], noise)[2], y)
+    loss, grad = act_mod.loss_and_grads(params, x, F.one_hot(y, 10).float(), acts[name], noise)
+    ref = F.cross_entropy(act_mod.inner_forward(params, x, acts[name], noise)[2], y)
     auto = torch.autograd.grad(ref, list(params.values()))
     torch.testing.assert_close(loss, ref)
     torch.testing.assert_close(grad, torch.cat([a.reshape(-1) for a in auto]))
@@ -112,7 +112,7 @@ def test_search_is_reproducible_and_lowers_the_meta_loss(small):
 def test_search_is_bitwise_reproducible_with_two_threads():
     # Scattered accumulation (the backward of cells[k]) sums in a varying order across threads;
     # at the real batch and width that changed the meta-gradients from run to run.
-    data = ml.make_data({"num_samples": 1000})
+    data = ml.make_tensors({"num_samples": 1000})
     cfg = act_mod.ActConfig(inner_steps=20, last=10, meta_steps=3)
     threads = torch.get_num_threads()
     torch.set_num_threads(2)

@@ -9,7 +9,7 @@ from mnist1d.experiments import metalearn as ml
 
 @pytest.fixture(scope="module")
 def small():
-    data = ml.make_data({"num_samples": 500})
+    data = ml.make_tensors({"num_samples": 500})
     return {k: v[:200] for k, v in data.items()}
 
 

@@ -75,8 +75,8 @@ def test_probes_and_config_validation():
     rng = np.random.default_rng(0)
     y = np.repeat(np.arange(3), 20)
     f = np.eye(3)[y] * 5 + rng.normal(0, 0.1, (60, 3))
-    assert ssl.linear_probe(f, y, f, y) == 100
-    assert ssl.knn_accuracy(f, y, f, y, k=5) == 100
+    assert ssl.linear_probe(f, y, f, y) == 1
+    assert ssl.cosine_knn_accuracy(f, y, f, y, k=5) == 1
     with pytest.raises(ValueError, match="temperature"):
         ssl.SSLConfig(temperature=0)
     with pytest.raises(ValueError, match="max_roll"):
@@ -90,7 +90,7 @@ def test_probe_layers_names_every_layer_of_every_variant():
     probes, knn = ssl.probe_layers(model, small)
     for name, sizes in ssl.PROJECTORS.items():
         assert len(probes[name]) == len(ssl.layer_names(sizes))
-        assert np.all((probes[name] >= 0) & (probes[name] <= 100)) and 0 <= knn[name] <= 100
+        assert np.all((probes[name] >= 0) & (probes[name] <= 1)) and 0 <= knn[name] <= 1
     assert ssl.layer_names((125, 16)) == ["input", "conv1", "conv2", "H", "proj 1", "Z"]
     assert ssl.layer_names(()) == ["input", "conv1", "conv2", "H = Z"]
     # the input layer is the raw signal, so its probe is the same for every variant

@@ -150,7 +150,7 @@ def test_experiment_entry_points(small):
     _raises(lambda: double_descent.sweep("mlp", [4], small, labels, device="cpu", log=None), "label_sets['short']")
     _raises(lambda: double_descent.sweep("mlp", [0, 4], small, {"clean": small["y"]}, device="cpu", log=None),
             "sizes")
-    data = metalearn.make_data({"num_samples": 300}, device="cpu")
+    data = metalearn.make_tensors({"num_samples": 300}, device="cpu")
     _raises(lambda: metalearn.learn_lr([0.1, -1.0], data), "initial_lrs", "> 0")
     _raises(lambda: metalearn.lr_landscape([], data), "lrs")
     _raises(lambda: ssl.train_ssl(np.zeros((5, 40)), device="cpu"), "x", "batch_size")

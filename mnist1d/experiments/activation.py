@@ -42,6 +42,8 @@ __all__ = [
     "exact_outside",
     "learned",
     "piecewise_linear",
+    "inner_forward",
+    "loss_and_grads",
     "inner_train",
     "accuracy",
     "ActRun",
@@ -58,28 +60,24 @@ class ActConfig:
 
     hidden: int = 128  # inner MLP 40-hidden-10
     inner_steps: int = 301
-    batch_size: int = (
-        100  # batches in order from the first row, wrapping around
-    )
+    # batches in order from the first row, wrapping around
+    batch_size: int = 100
     inner_lr: float = 1e-2  # RMSprop
-    rms_decay: float = (
-        0.4  # RMSprop's running average of squared gradients (started at 1)
-    )
+    # RMSprop's running average of squared gradients (started at 1)
+    rms_decay: float = 0.4
     # U(-noise, noise) added after the activation, one draw per hidden unit and
     # step
     noise: float = 0.1
-    last: int = (
-        200  # the meta-loss is the mean of the last `last` inner losses
-    )
+    # the meta-loss is the mean of the last `last` inner losses
+    last: int = 200
     g_hidden: int = 100  # g is a tanh MLP 1-g_hidden-1
     g_scale: float = 0.2  # f = ELU + g_scale * g
     meta_lr: float = 0.3  # plain SGD on g's weights
     meta_steps: int = 301
     clip: float = 0.1  # each meta-gradient entry is clipped to [-clip, clip]
     grid_range: float = 16.0  # the table covers [-grid_range, grid_range] ...
-    grid_points: int = (
-        3201  # ... every 0.01, with a node at 0, where ELU's curvature jumps
-    )
+    # ... every 0.01, with a node at 0, where ELU's curvature jumps
+    grid_points: int = 3201
     # the inner network's initial weights and noise, the same at every outer
     # step
     seed: int = 0
@@ -362,21 +360,26 @@ def piecewise_linear(knots, values):
     return act
 
 
-def _forward(params, x, act, noise):
+def inner_forward(params, x, act, noise):
+    """The inner MLP on a batch x (B, 40): its hidden activations a (B,
+    hidden), their slopes f'(h) (B, hidden), and the logits (B, 10).
+
+    ``noise`` (hidden,) or 0.0 is added to the activations, as in the paper.
+    """
     h = x @ params["w0"] + params["b0"]
     a, da = act(h)
     a = a + noise
     return a, da, a @ params["w1"] + params["b1"]
 
 
-def _loss_and_grads(params, x, onehot, act, noise):
+def loss_and_grads(params, x, onehot, act, noise):
     """Cross-entropy of the inner MLP on one batch, and its gradients written
     out by hand.
 
     Returns the loss and the gradients as one flat vector, in the order of
     ``params``.
     """
-    a, da, logits = _forward(params, x, act, noise)
+    a, da, logits = inner_forward(params, x, act, noise)
     logp = logits.log_softmax(-1)
     loss = -(logp * onehot).sum() / len(x)
     d_logits = (logp.exp() - onehot) / len(x)
@@ -410,7 +413,7 @@ def inner_train(act, data, cfg=ActConfig(), seed=None):
         h -> (f(h), f'(h)), such as ``BASELINES["elu"]`` or :func:`learned`.
     data : dict of tensors
         ``x`` (N, 40) and ``y`` (N,) from
-        :func:`mnist1d.experiments.metalearn.make_data`.
+        :func:`mnist1d.experiments.metalearn.make_tensors`.
     seed : int, optional
         The initial weights and the noise; ``cfg.seed`` by default.
 
@@ -449,7 +452,7 @@ def _inner_run(act, x, y, cfg, seed):
     for t in range(cfg.inner_steps):
         i = (t * cfg.batch_size) % len(x)
         batch = slice(i, i + cfg.batch_size)
-        loss, grad = _loss_and_grads(
+        loss, grad = loss_and_grads(
             _unflatten(theta, shapes), x[batch], onehot[batch], act, noise[t]
         )
         avg_sq = cfg.rms_decay * avg_sq + (1 - cfg.rms_decay) * grad * grad
@@ -459,12 +462,14 @@ def _inner_run(act, x, y, cfg, seed):
 
 
 def accuracy(act, params, x, y):
-    """Test accuracy (%) of the inner MLP ``params`` with activation ``act``,
-    without noise.
+    """Test accuracy (a fraction, 0-1) of the inner MLP ``params`` with
+    activation ``act``, without noise.
     """
     with torch.no_grad():
-        logits = exact_outside(act, lambda a: _forward(params, x, a, 0.0)[2])
-        return 100 * (logits.argmax(-1) == y).float().mean().item()
+        logits = exact_outside(
+            act, lambda a: inner_forward(params, x, a, 0.0)[2]
+        )
+        return (logits.argmax(-1) == y).float().mean().item()
 
 
 @dataclass
@@ -473,8 +478,8 @@ class ActRun:
 
     # (meta_steps,) mean of the last `last` inner losses at each outer step
     meta_loss: np.ndarray
-    # (meta_steps,) the inner network's final test accuracy (%) at each outer
-    # step
+    # (meta_steps,) the inner network's final test accuracy (0-1) at each
+    # outer step
     test_acc: np.ndarray
     x: np.ndarray  # (P,) where the activation is sampled
     # (meta_steps + 1, P) the activation before each outer step, and the last
@@ -489,7 +494,7 @@ def learn_activation(data, cfg=ActConfig(), sample=np.linspace(-5, 5, 201)):
     Parameters
     ----------
     data : dict of tensors
-        From :func:`mnist1d.experiments.metalearn.make_data`.
+        From :func:`mnist1d.experiments.metalearn.make_tensors`.
     cfg : ActConfig
     sample : array, (P,)
         Where to record f after each outer step, for plots.
@@ -553,7 +558,7 @@ def compare(acts, data, cfg=ActConfig(), seeds=(0,)):
     Returns
     -------
     losses : dict of name -> (len(seeds), inner_steps) array, training losses
-    test_acc : dict of name -> (len(seeds),) array, final test accuracy (%)
+    test_acc : dict of name -> (len(seeds),) array, final test accuracy (0-1)
     """
     losses, test_acc = {}, {}
     with torch.no_grad():

@@ -24,7 +24,7 @@ from ..data import make_dataset
 from ..layers import StackedConv1d, StackedLinear
 from ..models import CNN, build, count_parameters
 from .. import validate
-from ..train import TrainConfig, to_tensors, train
+from ..train import TrainConfig, keep_freed_memory, to_tensors, train
 from ..validate import integer, number
 from .runs import run_parallel
 
@@ -379,92 +379,36 @@ def sweep(
     sizes = sorted(validate.integers("sizes", sizes, 1))
     integer("first_seed", first_seed, 0)
     _check_label_sets(label_sets, data)
+    keep_freed_memory()  # the stacks train on; see its docstring
     counts = _seed_counts(n_seeds, sizes)
-    index = {s: i for i, s in enumerate(sizes)}
     labels = tuple(label_sets)
-    # Once for the whole sweep; each stack only repeats the label rows for its
-    # copies.
-    shared = to_tensors(
-        {
-            "x": data["x"],
-            "y": np.stack([label_sets[k] for k in labels]),  # y: (K, N)
-            "x_test": data["x_test"],
-            "y_test": data["y_test"],
-        },
-        device,
-    )
     overhead = OVERHEAD[name] if overhead is None else overhead
     groups = plan_groups(
         sizes, lambda s: len(labels) * copy_cost(name, s), overhead, counts
     )
-    # one label set's copies
+    # one label set's copies: (seed replicate, size)
     runs = [
         [(r, s) for s in group for r in range(counts[s])] for group in groups
     ]
     t0 = time.perf_counter()
-
-    def one(g):
-        # Copy order: label set, then size, then seed replicate.
-        seeds = [
-            _seed(first_seed, len(sizes), r, index[s]) for r, s in runs[g]
-        ]
-        model = padded_stack(
-            name, [s for _, s in runs[g]] * len(labels), seeds * len(labels)
-        )
-        d = {**shared, "y": shared["y"].repeat_interleave(len(runs[g]), 0)}
-        t = time.perf_counter()
-        hist = train(model, d, cfg, device=device)
-        lines[g] = (
-            f"{name} sizes {groups[g][0]}-{groups[g][-1]}: {model.n_models} "
-            "copies in "
-            f"{time.perf_counter() - t:.1f} s"
-        )
-        return hist
-
-    # Costliest stacks first, so that the workers finish together.
-    order = sorted(
-        range(len(groups)),
-        key=lambda g: -len(runs[g]) * copy_cost(name, groups[g][-1]),
+    hists = _train_groups(
+        name,
+        sizes,
+        runs,
+        _shared_tensors(data, label_sets, device),
+        cfg,
+        first_seed,
+        device,
+        workers,
+        log,
     )
-    lines = {}
-    hists = dict(
-        zip(
-            order,
-            run_parallel([lambda g=g: one(g) for g in order], workers, device),
-        )
-    )
-    # once, in size order: from worker threads the lines would interleave
-    if log is not None:
-        log("\n".join(lines[g] for g in range(len(groups))))
     steps = hists[0]["step"]
+    shape = (len(steps), max(counts.values()), len(sizes))
     err = {
-        which: {
-            k: np.full((len(steps), max(counts.values()), len(sizes)), np.nan)
-            for k in labels
-        }
+        which: _errors(hists, which, runs, labels, sizes, shape)
         for which in ("train", "test")
     }
-    for g, hist in hists.items():
-        for which in ("train", "test"):
-            e = 100 * (
-                1
-                - hist[f"{which}_acc"].reshape(
-                    len(steps), len(labels), len(runs[g])
-                )
-            )
-            for i, k in enumerate(labels):
-                for c, (r, s) in enumerate(runs[g]):
-                    err[which][k][:, r, index[s]] = e[:, i, c]
-    # With TrainConfig(on_divergence="mark") a diverged run is NaN, missing as
-    # a seed not run is; count the NaN among the runs each size had.
-    ran = np.arange(max(counts.values()))[:, None] < [counts[s] for s in sizes]
-    diverged = {k: (np.isnan(err["test"][k][-1]) & ran).sum(0) for k in labels}
-    if log is not None and any(d.any() for d in diverged.values()):
-        log(
-            f"{name}: "
-            + ", ".join(f"{k} {d.sum()}" for k, d in diverged.items())
-            + " runs diverged, left out"
-        )
+    diverged = _count_diverged(name, err["test"], counts, sizes, log)
     parameters = [
         count_parameters(
             build(name, **{SIZE_KEYS[name]: s}, **MODEL_ARGS[name])
@@ -484,6 +428,105 @@ def sweep(
         time.perf_counter() - t0,
         diverged,
     )
+
+
+def _shared_tensors(data, label_sets, device):
+    """The sweep's data as tensors, once for every stack: ``y`` is (K, N),
+    one row per label set; each stack only repeats the rows for its copies.
+    """
+    return to_tensors(
+        {
+            "x": data["x"],
+            "y": np.stack([label_sets[k] for k in label_sets]),
+            "x_test": data["x_test"],
+            "y_test": data["y_test"],
+        },
+        device,
+    )
+
+
+def _train_groups(
+    name, sizes, runs, shared, cfg, first_seed, device, workers, log
+):
+    """Train one padded stack per group of sizes; {group index: history}.
+
+    ``runs[g]`` lists group g's (seed replicate, size) pairs for one label
+    set; its stack holds them once per label set (rows of ``shared["y"]``).
+    """
+    index = {s: i for i, s in enumerate(sizes)}
+    n_labels = len(shared["y"])
+    lines = {}
+
+    def one(g):
+        # Copy order: label set, then size, then seed replicate.
+        seeds = [
+            _seed(first_seed, len(sizes), r, index[s]) for r, s in runs[g]
+        ]
+        model = padded_stack(
+            name, [s for _, s in runs[g]] * n_labels, seeds * n_labels
+        )
+        d = {**shared, "y": shared["y"].repeat_interleave(len(runs[g]), 0)}
+        t = time.perf_counter()
+        hist = train(model, d, cfg, device=device)
+        group = [s for _, s in runs[g]]
+        lines[g] = (
+            f"{name} sizes {min(group)}-{max(group)}: {model.n_models} "
+            "copies in "
+            f"{time.perf_counter() - t:.1f} s"
+        )
+        return hist
+
+    # Costliest stacks first, so that the workers finish together.
+    order = sorted(
+        range(len(runs)),
+        key=lambda g: -len(runs[g]) * copy_cost(name, runs[g][-1][1]),
+    )
+    hists = dict(
+        zip(
+            order,
+            run_parallel([lambda g=g: one(g) for g in order], workers, device),
+        )
+    )
+    # once, in size order: from worker threads the lines would interleave
+    if log is not None:
+        log("\n".join(lines[g] for g in range(len(runs))))
+    return hists
+
+
+def _errors(hists, which, runs, labels, sizes, shape):
+    """label set -> (T, R, S) error (%) on ``which`` ("train" or "test"),
+    gathered from every stack's history; NaN where a size has fewer seeds.
+    """
+    index = {s: i for i, s in enumerate(sizes)}
+    err = {k: np.full(shape, np.nan) for k in labels}
+    for g, hist in hists.items():
+        e = 100 * (
+            1
+            - hist[f"{which}_acc"].reshape(shape[0], len(labels), len(runs[g]))
+        )
+        for i, k in enumerate(labels):
+            for c, (r, s) in enumerate(runs[g]):
+                err[k][:, r, index[s]] = e[:, i, c]
+    return err
+
+
+def _count_diverged(name, test_error, counts, sizes, log):
+    """label set -> (S,) runs per size whose training diverged.
+
+    With TrainConfig(on_divergence="mark") a diverged run is NaN, missing as
+    a seed not run is; count the NaN among the runs each size had.
+    """
+    ran = np.arange(max(counts.values()))[:, None] < [counts[s] for s in sizes]
+    diverged = {
+        k: (np.isnan(e[-1]) & ran).sum(0) for k, e in test_error.items()
+    }
+    if log is not None and any(d.any() for d in diverged.values()):
+        log(
+            f"{name}: "
+            + ", ".join(f"{k} {d.sum()}" for k, d in diverged.items())
+            + " runs diverged, left out"
+        )
+    return diverged
 
 
 def descent(sizes, train_error, test_error, fit=1.0):

@@ -21,7 +21,7 @@ import torch
 
 from .. import validate
 from ..models import build
-from ..train import TrainConfig, train
+from ..train import TrainConfig, keep_freed_memory, train
 from ..validate import integer
 
 __all__ = [
@@ -339,6 +339,7 @@ def find_tickets(
         )
     seeds = validate.seeds("seeds", seeds)
     integer("mask_seed", mask_seed, 0)
+    keep_freed_memory()  # every round trains on; see its docstring
     n = len(seeds)
     generator = torch.Generator().manual_seed(mask_seed)
     model = build("mlp", n_models=n, seeds=seeds, **MLP_ARGS)

@@ -29,7 +29,7 @@ from ..validate import integer, number
 
 __all__ = [
     "LR_DATA_ARGS",
-    "DATA_ARGS",
+    "ACTIVATION_DATA_ARGS",
     "LRConfig",
     "init_mlp",
     "mlp",
@@ -37,7 +37,7 @@ __all__ = [
     "LRRun",
     "learn_lr",
     "lr_landscape",
-    "make_data",
+    "make_tensors",
     "graph_bytes",
 ]
 
@@ -45,15 +45,15 @@ __all__ = [
 # notebook
 LR_DATA_ARGS = {}
 # 8000 training, 2000 test examples, as the paper's activation notebook
-DATA_ARGS = {"num_samples": 10_000}
+ACTIVATION_DATA_ARGS = {"num_samples": 10_000}
 
 
-def make_data(args=DATA_ARGS, device=None):
+def make_tensors(args=ACTIVATION_DATA_ARGS, device=None):
     """A metalearning dataset as tensors on ``device`` (default: CUDA when
-    present).
+    present): x float32 (N, 40), y int64 (N,), x_test, y_test.
 
-    The default, ``DATA_ARGS``, is the activation search's: x (8000, 40), y,
-    x_test (2000, 40), y_test; ``LR_DATA_ARGS`` gives the learning-rate
+    The default, ``ACTIVATION_DATA_ARGS``, is the activation search's: 8000
+    training and 2000 test examples; ``LR_DATA_ARGS`` gives the learning-rate
     search's default MNIST-1D (4000 / 1000).
     """
     return to_tensors(make_dataset(args), device)
@@ -107,9 +107,8 @@ class LRConfig:
     batch_size: int = 50
     meta_lr: float = 0.3
     meta_steps: int = 50
-    seed: int = (
-        0  # the inner network's initial weights, the same for every outer step
-    )
+    # the inner network's initial weights, the same for every outer step
+    seed: int = 0
 
     def __post_init__(self):
         for name in ("hidden", "inner_steps", "batch_size", "meta_steps"):
@@ -208,7 +207,7 @@ def learn_lr(initial_lrs, data, cfg=LRConfig()):
     ----------
     initial_lrs : sequence of float, (R,)
     data : dict of tensors
-        From :func:`make_data`; only ``x`` and ``y`` are used.
+        From :func:`make_tensors`; only ``x`` and ``y`` are used.
     cfg : LRConfig
 
     Returns

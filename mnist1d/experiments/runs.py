@@ -17,7 +17,14 @@ import numpy as np
 import torch
 
 from ..models import build, count_parameters
-from ..train import TrainConfig, default_device, predict, to_tensors, train
+from ..train import (
+    TrainConfig,
+    default_device,
+    keep_freed_memory,
+    predict,
+    to_tensors,
+    train,
+)
 
 __all__ = ["FamilyRuns", "run_parallel", "train_stacks"]
 
@@ -95,6 +102,29 @@ def train_stacks(
         In the order of ``specs``.
     """
     cfg = TrainConfig() if cfg is None else cfg
+    _check_stacks(specs, data, columns)
+    keep_freed_memory()  # the stacks train on; see its docstring
+    # Once for all stacks: chapter 3's repeated training sets are 100,000 rows
+    # per copy.
+    data = to_tensors(data, device)
+    lines = {}  # label -> its summary, logged at the end
+
+    def one(label):
+        run = _train_stack(label, specs[label], data, columns, cfg, device)
+        # kept for the end: lines from worker threads would interleave
+        if log is not None:
+            lines[label] = _summary(run, cfg)
+        return run
+
+    runs = run_parallel(
+        [functools.partial(one, label) for label in specs], workers, device
+    )
+    if log is not None:
+        log("\n".join(lines[label] for label in specs))
+    return dict(zip(specs, runs))
+
+
+def _check_stacks(specs, data, columns):
     if not isinstance(specs, dict) or not specs:
         raise ValueError(
             "specs must be a non-empty dict of label -> (model name, kwargs), "
@@ -107,61 +137,51 @@ def train_stacks(
             f"{len(columns)} columns for data['x'] of shape "
             f"{np.shape(data['x'])}"
         )
-    # Once for all stacks: chapter 3's repeated training sets are 100,000 rows
-    # per copy.
-    data = to_tensors(data, device)
 
-    def one(label):
-        name, kwargs = specs[label]
-        model = build(
-            name,
-            n_models=len(columns),
-            seeds=[s for _, s in columns],
-            **kwargs,
-        )
-        t0 = time.perf_counter()
-        history = train(model, data, cfg, device=device)
-        run = FamilyRuns(
-            label,
-            columns,
-            history,
-            predict(model, data["x_test"]),
-            count_parameters(model),
-            time.perf_counter() - t0,
-            model,
-        )
-        # kept for the end: lines from worker threads would interleave
-        if log is not None:
-            accs = ", ".join(
-                f"{k} {100 * np.nanmean(v):.1f}%"
-                if not np.isnan(v).all()
-                else f"{k} -"
-                for k, v in run.final().items()
-            )
-            lost = (
-                f", {len(run.diverged)} diverged (left out)"
-                if run.diverged
-                else ""
-            )
-            lines[label] = (
-                f"{label}: {len(columns)} copies x {cfg.steps} steps in "
-                f"{run.seconds:.1f} s{lost}\n"
-                + textwrap.fill(
-                    accs,
-                    79,
-                    initial_indent="  test accuracy: ",
-                    subsequent_indent="    ",
-                )
-            )
-        return run
 
-    lines = {}
-    runs = run_parallel(
-        [functools.partial(one, label) for label in specs], workers, device
+def _train_stack(label, spec, data, columns, cfg, device):
+    """Build the stack ``spec`` (model name, kwargs), one copy per column,
+    and train it on ``data`` (tensors)."""
+    name, kwargs = spec
+    model = build(
+        name,
+        n_models=len(columns),
+        seeds=[s for _, s in columns],
+        **kwargs,
     )
-    if log is not None:
-        log("\n".join(lines[label] for label in specs))
-    return dict(zip(specs, runs))
+    t0 = time.perf_counter()
+    history = train(model, data, cfg, device=device)
+    return FamilyRuns(
+        label,
+        columns,
+        history,
+        predict(model, data["x_test"]),
+        count_parameters(model),
+        time.perf_counter() - t0,
+        model,
+    )
+
+
+def _summary(run, cfg):
+    """Two lines on a trained stack: its size and time, and each dataset's
+    mean final test accuracy (%)."""
+    accs = ", ".join(
+        f"{k} {100 * np.nanmean(v):.1f}%"
+        if not np.isnan(v).all()
+        else f"{k} -"
+        for k, v in run.final().items()
+    )
+    lost = f", {len(run.diverged)} diverged (left out)" if run.diverged else ""
+    return (
+        f"{run.name}: {len(run.columns)} copies x {cfg.steps} steps in "
+        f"{run.seconds:.1f} s{lost}\n"
+        + textwrap.fill(
+            accs,
+            79,
+            initial_indent="  test accuracy: ",
+            subsequent_indent="    ",
+        )
+    )
 
 
 def run_parallel(jobs, workers=1, device="cpu"):

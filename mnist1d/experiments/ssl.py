@@ -24,7 +24,13 @@ from torch import nn
 
 from ..layers import StackedConv1d, StackedLinear
 from ..models import seeded_generators
-from ..train import TrainConfig, default_device, fused, minibatch_rows
+from ..train import (
+    TrainConfig,
+    default_device,
+    fused,
+    keep_freed_memory,
+    minibatch_rows,
+)
 from ..validate import integer, number
 
 __all__ = [
@@ -39,7 +45,7 @@ __all__ = [
     "layer_names",
     "layer_features",
     "linear_probe",
-    "knn_accuracy",
+    "cosine_knn_accuracy",
     "probe_layers",
 ]
 
@@ -57,12 +63,10 @@ class SSLConfig:
     batch_size: int = 100
     lr: float = 1e-2  # Adam
     temperature: float = 0.5
-    max_roll: int = (
-        10  # views are rolled circularly by randint(0, max_roll) positions
-    )
-    slope_sd: float = (
-        0.04  # random slope, per position of the centred time axis
-    )
+    # views are rolled circularly by randint(0, max_roll) positions
+    max_roll: int = 10
+    # random slope, per position of the centred time axis
+    slope_sd: float = 0.04
     offset_sd: float = 0.3  # random offset
     channels: int = 25
     seed: int = 0  # initial weights, batches and views
@@ -108,9 +112,8 @@ def augment(x, cfg, gen):
     shift = torch.randint(
         0, cfg.max_roll, (b, 1), generator=gen, device=gen.device
     ).to(x.device)
-    idx = (
-        torch.arange(length, device=x.device) - shift
-    ) % length  # torch.roll, per signal
+    # torch.roll, per signal
+    idx = (torch.arange(length, device=x.device) - shift) % length
     x = detrend(x).gather(1, idx)
     slope = (
         torch.randn(b, 1, generator=gen, device=gen.device) * cfg.slope_sd
@@ -244,6 +247,7 @@ def train_ssl(
         )
     if not bool(torch.isfinite(x).all()):
         raise ValueError("x contains NaN or infinite values")
+    keep_freed_memory()  # see its docstring
     model = SimCLR(projectors, cfg.channels, x.shape[1], cfg.seed).to(device)
     # one pass over all parameters
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=fused(model))
@@ -315,8 +319,12 @@ def layer_features(model, x, chunk=1000):
 
 
 def linear_probe(f_train, y_train, f_test, y_test):
-    """Test accuracy (%) of logistic regression on standardised features
-    (scikit-learn)."""
+    """Test accuracy (a fraction, 0-1) of logistic regression on
+    standardised features (scikit-learn).
+
+    ``f_train`` (N, d) and ``f_test`` (N_test, d) are features, ``y_train``
+    and ``y_test`` their labels.
+    """
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -324,23 +332,25 @@ def linear_probe(f_train, y_train, f_test, y_test):
     clf = make_pipeline(
         StandardScaler(), LogisticRegression(tol=1e-2, max_iter=1000)
     )
-    return 100 * clf.fit(f_train, y_train).score(f_test, y_test)
+    return clf.fit(f_train, y_train).score(f_test, y_test)
 
 
-def knn_accuracy(f_train, y_train, f_test, y_test, k=10):
-    """Test accuracy (%) of k-nearest neighbours with cosine distance (scikit-
-    learn).
+def cosine_knn_accuracy(f_train, y_train, f_test, y_test, k=10):
+    """Test accuracy (a fraction, 0-1) of k-nearest neighbours with cosine
+    distance (scikit-learn), on features as for :func:`linear_probe`.
+
+    Not :func:`mnist1d.baselines.knn_accuracy`, which takes a dataset and
+    measures Euclidean distance on the raw signals.
     """
     from sklearn.neighbors import KNeighborsClassifier
 
-    return 100 * KNeighborsClassifier(k, metric="cosine").fit(
-        f_train, y_train
-    ).score(f_test, y_test)
+    knn = KNeighborsClassifier(k, metric="cosine").fit(f_train, y_train)
+    return knn.score(f_test, y_test)
 
 
 def probe_layers(model, data):
-    """Linear-probe accuracy (%) of every layer of every variant, and kNN
-    accuracy on Z.
+    """Linear-probe accuracy of every layer of every variant, and kNN
+    accuracy on Z; fractions, 0-1.
 
     Parameters
     ----------
@@ -369,7 +379,7 @@ def probe_layers(model, data):
         for name in model.names
     }
     knn = {
-        name: knn_accuracy(
+        name: cosine_knn_accuracy(
             train[name][-1], data["y"], test[name][-1], data["y_test"]
         )
         for name in model.names
