@@ -8,11 +8,12 @@ data on one thread for about two seconds, so the run takes a few minutes; a
 real chapter's submission runs 46-131 s, against which the sandbox's fixed
 cost per submission (setting it up, ending what it left) is smaller still.
 The overhead is the median of 5 alternating sandboxed and --no-sandbox runs
-of one submission, each a whole `python -m mnist1d.grading` command.
+of one submission, each a whole `python -m mnist1d.course.grading` command.
 """
 
 import argparse
 import csv
+import os
 import re
 import statistics
 import subprocess
@@ -23,8 +24,9 @@ from pathlib import Path
 
 import nbformat
 
-from mnist1d import checks
-from mnist1d.grading import Bundle, write_bundle
+from mnist1d.course import exercises
+from mnist1d.course.grading.grader import Bundle, write_bundle
+from mnist1d.files import atomic_write
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = """
@@ -58,7 +60,7 @@ def grade(bundle, sub, out, *extra):
         [
             sys.executable,
             "-m",
-            "mnist1d.grading",
+            "mnist1d.course.grading",
             str(bundle),
             str(sub),
             "-o",
@@ -82,16 +84,51 @@ def rows(path):
     ]
 
 
+def write_class(tmp, n):
+    """The bundle and ``n`` submissions in ``tmp/submissions`` (one also alone in ``tmp/one``)."""
+    write_bundle(
+        Bundle("bench.ipynb", [exercises.Question("q-loss", 1, 0, TESTS)]),
+        tmp / "bundle",
+    )
+    sub, one = tmp / "submissions", tmp / "one"
+    sub.mkdir(), one.mkdir()
+    for k in range(n):
+        cell = nbformat.v4.new_code_cell(SUBMISSION.format(seed=k))
+        nbformat.write(nbformat.v4.new_notebook(cells=[cell]), sub / f"student{k:02d}.ipynb")
+    (one / "student00.ipynb").write_bytes((sub / "student00.ipynb").read_bytes())
+    return sub, one
+
+
+def parallel_speed(tmp, sub, say):
+    """The folder graded with --jobs 1, 2 and 4: wall time, speed-up, same gradebook."""
+    times, books = {}, {}
+    for jobs in (1, 2, 4):
+        out = tmp / f"jobs{jobs}.csv"
+        times[jobs] = grade(tmp / "bundle", sub, out, "--jobs", str(jobs))
+        books[jobs] = rows(out)
+        say(
+            f"--jobs {jobs}: {times[jobs]:6.1f} s wall, {times[1] / times[jobs]:.2f}x the speed of --jobs 1, "
+            f"gradebook {'identical to' if books[jobs] == books[1] else 'DIFFERENT from'} --jobs 1's"
+        )
+
+
+def sandbox_overhead(tmp, one, say):
+    """One submission, sandboxed and not, alternated so drift in the machine's load hits both."""
+    sealed, open_ = [], []
+    for _ in range(5):
+        sealed.append(grade(tmp / "bundle", one, tmp / "s.csv", "--jobs", "1"))
+        open_.append(grade(tmp / "bundle", one, tmp / "u.csv", "--jobs", "1", "--no-sandbox"))
+    s, u = statistics.median(sealed), statistics.median(open_)
+    say(
+        f"one submission, whole command, median of 5: sandboxed {s:.2f} s, --no-sandbox {u:.2f} s: "
+        f"overhead {100 * (s - u) / u:+.1f}% ({s - u:+.3f} s)"
+    )
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument(
-        "--out",
-        type=Path,
-        default=ROOT / "benchmarks" / "results" / "bench_grading.txt",
-    )
-    ap.add_argument(
-        "--n", type=int, default=16, help="submissions in the folder"
-    )
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "bench_grading.txt")
+    ap.add_argument("--n", type=int, default=16, help="submissions in the folder")
     args = ap.parse_args(argv)
     lines = []
 
@@ -101,58 +138,15 @@ def main(argv=None):
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        write_bundle(
-            Bundle("bench.ipynb", [checks.Question("q-loss", 1, 0, TESTS)]),
-            tmp / "bundle",
-        )
-        sub, one = tmp / "submissions", tmp / "one"
-        sub.mkdir(), one.mkdir()
-        for k in range(args.n):
-            cell = nbformat.v4.new_code_cell(SUBMISSION.format(seed=k))
-            nbformat.write(
-                nbformat.v4.new_notebook(cells=[cell]),
-                sub / f"student{k:02d}.ipynb",
-            )
-        (one / "student00.ipynb").write_bytes(
-            (sub / "student00.ipynb").read_bytes()
-        )
+        sub, one = write_class(tmp, args.n)
         say(
             f"grading {args.n} submissions (about 2 s of one-thread training each) on a machine of "
-            f"{len(__import__('os').sched_getaffinity(0))} cores"
+            f"{len(os.sched_getaffinity(0))} cores"
         )
-        times, books = {}, {}
-        for jobs in (1, 2, 4):
-            out = tmp / f"jobs{jobs}.csv"
-            times[jobs] = grade(tmp / "bundle", sub, out, "--jobs", str(jobs))
-            books[jobs] = rows(out)
-            say(
-                f"--jobs {jobs}: {times[jobs]:6.1f} s wall, {times[1] / times[jobs]:.2f}x the speed of --jobs 1, "
-                f"gradebook {'identical to' if books[jobs] == books[1] else 'DIFFERENT from'} --jobs 1's"
-            )
-        sealed, open_ = [], []
-        for _ in range(
-            5
-        ):  # alternate, so drift in the machine's load hits both
-            sealed.append(
-                grade(tmp / "bundle", one, tmp / "s.csv", "--jobs", "1")
-            )
-            open_.append(
-                grade(
-                    tmp / "bundle",
-                    one,
-                    tmp / "u.csv",
-                    "--jobs",
-                    "1",
-                    "--no-sandbox",
-                )
-            )
-        s, u = statistics.median(sealed), statistics.median(open_)
-        say(
-            f"one submission, whole command, median of 5: sandboxed {s:.2f} s, --no-sandbox {u:.2f} s: "
-            f"overhead {100 * (s - u) / u:+.1f}% ({s - u:+.3f} s)"
-        )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines) + "\n")
+        parallel_speed(tmp, sub, say)
+        sandbox_overhead(tmp, one, say)
+    with atomic_write(args.out) as f:
+        f.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

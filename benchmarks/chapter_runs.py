@@ -10,7 +10,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -19,8 +18,8 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from mnist1d.assignments import CHAPTER_GLOB  # noqa: E402
-from mnist1d.reproduction import glued  # noqa: E402
+from mnist1d.course.book import CHAPTER_GLOB, glued  # noqa: E402
+from mnist1d.files import atomic_write  # noqa: E402
 
 
 def chapters(numbers=None):
@@ -135,7 +134,5 @@ def summary(path, record):
 
 def save_atomic(results, out):
     """Write ``results`` as JSON to ``out``; a run stopped half-way never leaves a truncated file."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=out.parent, delete=False, suffix=".tmp") as f:
+    with atomic_write(out) as f:
         json.dump(results, f, indent=1, sort_keys=True)
-    os.replace(f.name, out)

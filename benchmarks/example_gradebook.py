@@ -3,9 +3,9 @@ untouched student stubs, graded the way an instructor grades a class.
 
     python benchmarks/example_gradebook.py [--out benchmarks/results/gradebooks]
 
-For each chapter: `python -m mnist1d.assignments book/ TMP --instructor --grading`, a
+For each chapter: `python -m mnist1d.course.notebooks book/ TMP --instructor --grading`, a
 submissions folder holding `reference.ipynb` (the instructor notebook) and `stub.ipynb`
-(the student notebook as handed out), then `python -m mnist1d.grading` on it, which runs
+(the student notebook as handed out), then `python -m mnist1d.course.grading` on it, which runs
 each submission top to bottom. Writes OUT/<chapter>.csv, the command's own output. Takes
 about twice the chapters' run time (each chapter runs twice).
 """
@@ -29,7 +29,7 @@ def main(argv=None):
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        subprocess.run([sys.executable, "-m", "mnist1d.assignments", str(ROOT / "book"), str(tmp),
+        subprocess.run([sys.executable, "-m", "mnist1d.course.notebooks", str(ROOT / "book"), str(tmp),
                         "--instructor", "--grading"], check=True, stdout=subprocess.DEVNULL)
         for student in sorted((tmp / "student").glob("*.ipynb")):
             if args.chapters and student.name not in args.chapters:
@@ -40,7 +40,7 @@ def main(argv=None):
             shutil.copy(student, sub / "stub.ipynb")
             start = time.perf_counter()
             keep = ["--answers", str(args.answers / student.stem)] if args.answers else []
-            subprocess.run([sys.executable, "-m", "mnist1d.grading", str(tmp / "grading" / student.stem),
+            subprocess.run([sys.executable, "-m", "mnist1d.course.grading", str(tmp / "grading" / student.stem),
                             str(sub), "-o", str(args.out / f"{student.stem}.csv")] + keep, check=True, cwd=ROOT)
             print(f"{student.name}: graded 2 submissions in {time.perf_counter() - start:.0f} s", flush=True)
 

@@ -1,5 +1,6 @@
 import importlib.util
 import pickle
+import shutil
 import sys
 from pathlib import Path
 
@@ -25,9 +26,27 @@ def _private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST1D_CACHE", str(tmp_path / "cache"))
 
 
+ROOT = Path(__file__).resolve().parents[1]
+REHEARSAL = ROOT / "_build" / "rehearsal"
+
+
 def pytest_configure(config):
     import os
     os.environ.setdefault("MPLBACKEND", "Agg")  # tests draw figures with no display
+    if config.args_source == pytest.Config.ArgsSource.TESTPATHS:
+        run_everything(config)
+
+
+def run_everything(config):
+    """`pytest` with no paths runs every test: the package's and the book's (testpaths), and
+    nbval over the instructors and report pages and every chapter's rehearsal notebook, written
+    here from the chapters as they are now, so a stale copy can never be what passes."""
+    from mnist1d.course.rehearsal import write_rehearsals
+
+    shutil.rmtree(REHEARSAL, ignore_errors=True)
+    write_rehearsals(ROOT / "book", REHEARSAL)
+    config.args.append(str(REHEARSAL))
+    config.option.nbval_lax = True
 
 
 # Without torch (the torch-free lane, .ci/pythons, or a numpy-only install), a test module or

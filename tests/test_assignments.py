@@ -9,8 +9,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mnist1d.assignments import (Chapter, chapter_overview, load_device_runs, overview_markdown, rehearsal_notebook,
-                                 student_notebook, write_assignments)
+from mnist1d.course.notebooks import student_notebook, write_assignments
+from mnist1d.course.overview import Chapter, chapter_overview, load_device_runs, overview_markdown
+from mnist1d.course.rehearsal import rehearsal_notebook
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 CHAPTERS = sorted(BOOK.glob("[0-9][0-9]_*.ipynb"))
@@ -103,17 +104,25 @@ def test_broken_solutions_are_refused():
 
 
 def test_command_line_writes_student_and_instructor_notebooks(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "mnist1d.assignments", str(BOOK), str(tmp_path), "--instructor",
-                          "--rehearsal"], capture_output=True, text=True, check=True).stdout.split()
-    assert len(out) == 3 * len(CHAPTERS)
+    out = subprocess.run([sys.executable, "-m", "mnist1d.course.notebooks", str(BOOK), str(tmp_path), "--instructor"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert len(out) == 2 * len(CHAPTERS)
     for path in CHAPTERS:
         teacher = nbformat.read(tmp_path / "instructor" / path.name, as_version=4)
         assert any("solution" in c.metadata.get("tags", []) for c in teacher.cells)
         assert all(c.outputs == [] for c in teacher.cells if c.cell_type == "code")
         assert (tmp_path / "student" / path.name).exists()
-        assert (tmp_path / "rehearsal" / path.name).exists()
     with pytest.raises(ValueError, match="book_dir"):
         write_assignments(tmp_path / "empty", tmp_path / "x")
+
+
+def test_command_line_writes_rehearsal_notebooks(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "mnist1d.course.rehearsal", str(BOOK), str(tmp_path)],
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert [Path(p).name for p in out] == [p.name for p in CHAPTERS]
+    for path in CHAPTERS:
+        rehearsal = nbformat.read(tmp_path / path.name, as_version=4)
+        assert any(c.metadata.get("mnist1d", {}).get("rehearsal") == "check" for c in rehearsal.cells)
 
 
 def test_chapter_overview_reads_title_exercises_and_stored_time(tmp_path):

@@ -9,7 +9,8 @@ from packaging.requirements import Requirement
 
 import mnist1d
 
-from mnist1d.assignments import CHAPTER_GLOB, chapter_overview, load_device_runs, overview_markdown
+from mnist1d.course.book import CHAPTER_GLOB
+from mnist1d.course.overview import chapter_overview, load_device_runs, overview_markdown
 from mnist1d.notebook import without_docstrings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,9 +16,11 @@ import numpy as np
 import pytest
 import torch
 
-from mnist1d import answers, checks, sandbox
-from mnist1d.assignments import chapter_questions, exercise_labels, student_notebook
-from mnist1d.grading import Bundle, load_bundle, write_bundle
+from mnist1d.course import exercises
+from mnist1d.course.grading import answers, sandbox
+from mnist1d.course.exercises import chapter_questions, exercise_labels
+from mnist1d.course.notebooks import student_notebook
+from mnist1d.course.grading.grader import Bundle, load_bundle, write_bundle
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 CHAPTERS = sorted(BOOK.glob("[0-9][0-9]_*.ipynb"))
@@ -65,13 +67,13 @@ def is_42(q_a):
 
 
 def test_public_checks_leave_out_hidden_cases():
-    q = checks.Question("q-a", 2, 0, TESTS)
-    public = checks.test_source(q, public_only=True)
+    q = exercises.Question("q-a", 2, 0, TESTS)
+    public = exercises.test_source(q, public_only=True)
     assert "is_int" in public and "is_42" not in public and "hidden=True" not in public
-    assert checks.score(q, {"q_a": 42}) == (2.0, [])
-    points, failed = checks.score(q, {"q_a": 7})
+    assert exercises.score(q, {"q_a": 42}) == (2.0, [])
+    points, failed = exercises.score(q, {"q_a": 7})
     assert points == 1.0 and [(n, h) for n, h, _ in failed] == [("q-a - 2", True)]
-    assert checks.score(q, {"q_a": answers.NOT_ANSWERED})[0] == 0
+    assert exercises.score(q, {"q_a": answers.NOT_ANSWERED})[0] == 0
 
 
 def test_every_exercise_is_a_graded_question():
@@ -81,7 +83,7 @@ def test_every_exercise_is_a_graded_question():
         qs = chapter_questions(nb, path.name)
         assert [q.label for q in qs] == exercise_labels(nb) and qs
         for q in qs:
-            public = checks.test_source(q, public_only=True)
+            public = exercises.test_source(q, public_only=True)
             assert "@test_case(hidden=False)" in public, f"{q.label}: no public case"
             assert "hidden=True" in q.tests, f"{q.label}: no hidden case"
             assert q.answer in q.tests and q.points > 0
@@ -96,13 +98,13 @@ def test_tests_cells_are_checked():
     tests = [c for c in nb.cells if "tests" in c.metadata.get("tags", [])]
     tests[0].metadata["mnist1d"]["question"] = "ex9-nothing"
     with pytest.raises(ValueError, match="not an exercise"):
-        checks.questions(nb, labels)
+        exercises.questions(nb, labels)
     tests[0].metadata["mnist1d"]["question"] = labels[1]
     with pytest.raises(ValueError, match="two tests cells"):
-        checks.questions(nb, labels)
+        exercises.questions(nb, labels)
     nb.cells.remove(tests[0])
     with pytest.raises(ValueError, match="without a tests cell"):
-        checks.questions(nb, labels)
+        exercises.questions(nb, labels)
 
 
 def test_student_notebook_carries_public_checks_only():
@@ -125,8 +127,8 @@ def gradebook(tmp_path_factory):
     """A folder of the worst a class can hand in, graded by the command line."""
     tmp = tmp_path_factory.mktemp("grading")
     bundle = tmp / "bundle"
-    write_bundle(Bundle("toy.ipynb", [checks.Question("q-a", 2, 0, TESTS),
-                                      checks.Question("q-b", 1, 1, TESTS.replace("q_a", "q_b"))]), bundle)
+    write_bundle(Bundle("toy.ipynb", [exercises.Question("q-a", 2, 0, TESTS),
+                                      exercises.Question("q-b", 1, 1, TESTS.replace("q_a", "q_b"))]), bundle)
     sub = tmp / "submissions"
     sub.mkdir()
     evil = PACKAGE / "_planted_by_a_submission.py"
@@ -155,7 +157,7 @@ def gradebook(tmp_path_factory):
     before = (bundle / "questions.json").read_text()
     out = tmp / "gradebook.csv"
     try:
-        subprocess.run([sys.executable, "-m", "mnist1d.grading", str(bundle), str(sub), "-o", str(out),
+        subprocess.run([sys.executable, "-m", "mnist1d.course.grading", str(bundle), str(sub), "-o", str(out),
                         "--timeout", "15", "--jobs", "1"] + ([] if SANDBOXED else ["--no-sandbox"]),
                        check=True, capture_output=True, text=True, timeout=600)
     finally:
@@ -205,17 +207,17 @@ def test_a_submission_cannot_touch_the_grader_or_classmates(gradebook):
 def test_grading_refuses_a_folder_that_is_not_a_bundle(tmp_path):
     with pytest.raises(ValueError, match="bundle must be a grading folder"):
         load_bundle(tmp_path)
-    result = subprocess.run([sys.executable, "-m", "mnist1d.grading", str(tmp_path), str(tmp_path), "--timeout",
+    result = subprocess.run([sys.executable, "-m", "mnist1d.course.grading", str(tmp_path), str(tmp_path), "--timeout",
                              "0"], capture_output=True, text=True)
     assert result.returncode == 2 and "--timeout must be > 0" in result.stderr
-    result = subprocess.run([sys.executable, "-m", "mnist1d.grading", str(tmp_path), str(tmp_path), "--jobs",
+    result = subprocess.run([sys.executable, "-m", "mnist1d.course.grading", str(tmp_path), str(tmp_path), "--jobs",
                              "0"], capture_output=True, text=True)
     assert result.returncode == 2 and "--jobs must be an int in 1..256, got 0" in result.stderr
 
 
 def test_without_landlock_grading_refuses_in_one_line(tmp_path, monkeypatch, capsys):
-    from mnist1d import grading
-    write_bundle(Bundle("toy.ipynb", [checks.Question("q-a", 2, 0, TESTS)]), tmp_path / "b")
+    from mnist1d.course.grading import grader as grading
+    write_bundle(Bundle("toy.ipynb", [exercises.Question("q-a", 2, 0, TESTS)]), tmp_path / "b")
     (tmp_path / "s").mkdir()
     (tmp_path / "s" / "a.ipynb").write_text(notebook("q_a = 42"))
     monkeypatch.setattr(sandbox, "abi_version", lambda: 0)

@@ -5,8 +5,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mnist1d.assignments import write_assignments
-from mnist1d.plain import MYST, citations, numbers, plain_markdown, plain_notebook, write_plain
+from mnist1d.course.notebooks import write_assignments
+from mnist1d.course.book import MYST
+from mnist1d.course.plain import citations, numbers, plain_markdown, plain_notebook, write_plain
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -66,12 +67,12 @@ def test_citations_from_bibtex():
 
 
 def test_book_colab_is_current_and_plain(tmp_path):
-    """book/colab/ is what `python -m mnist1d.plain book book/colab` writes now."""
+    """book/colab/ is what `python -m mnist1d.course.plain book book/colab` writes now."""
     fresh = write_plain(BOOK, tmp_path)
     assert [p.name for p in fresh] == sorted(p.name for p in (BOOK / "colab").glob("*.ipynb"))
     for path in fresh:
         stored = nbformat.read(BOOK / "colab" / path.name, as_version=4)
-        assert stored == nbformat.read(path, as_version=4), f"run python -m mnist1d.plain book book/colab ({path.name})"
+        assert stored == nbformat.read(path, as_version=4), f"run python -m mnist1d.course.plain book book/colab ({path.name})"
         assert not myst_left(path), (path.name, myst_left(path))
         assert all(not c.get("outputs") for c in stored.cells if c.cell_type == "code")
 

@@ -7,7 +7,8 @@ import nbformat
 import pytest
 
 from mnist1d.notebook import Checks
-from mnist1d.reproduction import CLAIMS, glued, load_runs, number, report_markdown, report_rows, verdicts
+from mnist1d.course.book import glued
+from mnist1d.course.reproduction import CLAIMS, CLAIMS_FILE, load_claims, load_runs, number, report_markdown, report_rows, verdicts
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -148,8 +149,29 @@ def test_every_run_names_its_machine_and_the_code_it_ran():
 
 def test_every_row_is_asserted_or_says_why_not():
     """A claim without a check says on the page why it has none (issue 31)."""
-    from mnist1d.reproduction import UNASSERTED
+    for c in CLAIMS:
+        assert (c.check is None) != (c.unasserted is None), c.key
+        assert c.check or len(c.unasserted) > 20, c.key
 
-    unchecked = {c.key for c in CLAIMS if c.check is None}
-    assert unchecked == set(UNASSERTED), (unchecked ^ set(UNASSERTED))
-    assert all(len(why) > 20 for why in UNASSERTED.values())
+
+def test_claims_are_a_data_file_shipped_with_the_package():
+    """claims.json, readable without Python (and without tomllib): one object per row."""
+    rows = json.loads(CLAIMS_FILE.read_text())
+    assert [r["key"] for r in rows] == [c.key for c in CLAIMS] and len(rows) == 48
+    assert all(set(r) == {"chapter", "what", "key", "paper", "paper_text", "source", "check", "unasserted", "digits"}
+               for r in rows)
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda r: r.update(check=None), "either a check or a reason"),
+    (lambda r: r.update(unasserted="both a check and a reason for having none"), "either a check or a reason"),
+    (lambda r: r.update(typo=1), "unexpected keyword"),
+    (lambda r: r.pop("key"), "missing"),
+])
+def test_a_malformed_claims_row_is_refused_by_name(tmp_path, edit, match):
+    rows = json.loads(CLAIMS_FILE.read_text())
+    edit(rows[3])
+    (tmp_path / "claims.json").write_text(json.dumps(rows))
+    with pytest.raises(ValueError, match=match) as info:
+        load_claims(tmp_path / "claims.json")
+    assert "row 3" in str(info.value)

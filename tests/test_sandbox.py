@@ -19,8 +19,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mnist1d import answers, checks, sandbox
-from mnist1d.grading import Bundle, write_bundle
+from mnist1d import checks
+from mnist1d.course import exercises
+from mnist1d.course.grading import answers, sandbox
+from mnist1d.course.grading.grader import Bundle, write_bundle
 
 pytestmark = pytest.mark.skipif(sandbox.abi_version() == 0,
                                 reason="this kernel offers no Landlock: grading runs only with --no-sandbox")
@@ -76,7 +78,7 @@ def leftovers():
 def grade(tmp, *cells, timeout=20, disk_gb=0.05):
     """Grade `attack` (the cells) then `good`; rows, the attack's probe, and the gradebook's text."""
     bundle, sub, keep = tmp / "bundle", tmp / "submissions", tmp / "answers"
-    write_bundle(Bundle("toy.ipynb", [checks.Question("q-a", 2, 0, TESTS), checks.Question("probe", 1, 0, PROBE)]),
+    write_bundle(Bundle("toy.ipynb", [exercises.Question("q-a", 2, 0, TESTS), exercises.Question("probe", 1, 0, PROBE)]),
                  bundle)
     sub.mkdir()
     (sub / "attack.ipynb").write_text(notebook("q_a = 42\nprobe = None", *cells))
@@ -85,7 +87,7 @@ def grade(tmp, *cells, timeout=20, disk_gb=0.05):
     before = state()
     out = tmp / "gradebook.csv"
     start = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "mnist1d.grading", str(bundle), str(sub), "-o", str(out),
+    result = subprocess.run([sys.executable, "-m", "mnist1d.course.grading", str(bundle), str(sub), "-o", str(out),
                              "--answers", str(keep), "--timeout", str(timeout), "--disk-gb", str(disk_gb),
                              "--jobs", "1"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -107,7 +109,7 @@ def test_reading_the_hidden_tests_through_the_graders_command_line(tmp_path):
     rows, probe = grade(tmp_path, """
 import os, pathlib
 args = pathlib.Path(f"/proc/{os.getppid()}/cmdline").read_bytes().split(b"\\0")
-bundle = pathlib.Path(args[3].decode())  # python -m mnist1d.grading BUNDLE ...
+bundle = pathlib.Path(args[3].decode())  # python -m mnist1d.course.grading BUNDLE ...
 probe = [str(bundle)]
 for what in (bundle / "questions.json", f"/proc/{os.getppid()}/environ", f"/proc/{os.getppid()}/cwd/x",
              f"/proc/{os.getppid()}/mem"):
@@ -149,7 +151,7 @@ probe = [dict(os.environ), pathlib.Path("/proc/self/cmdline").read_bytes().decod
     environ, cmdline, raw, here = probe
     assert set(environ.values()) & {str(tmp_path), str(tmp_path / "bundle")} == set()
     assert "bundle" not in cmdline + raw and "questions" not in json.dumps(here)
-    assert cmdline.split("\0")[1:4] == ["-s", "-m", "mnist1d.submission"]
+    assert cmdline.split("\0")[1:4] == ["-s", "-m", "mnist1d.course.grading.submission"]
 
 
 def test_reading_a_classmates_submission(tmp_path):
@@ -310,7 +312,7 @@ def gradebook(path):
 
 def test_jobs_give_the_same_gradebook_as_one_at_a_time(tmp_path):
     bundle, sub = tmp_path / "bundle", tmp_path / "submissions"
-    write_bundle(Bundle("toy.ipynb", [checks.Question("q-a", 2, 0, TESTS)]), bundle)
+    write_bundle(Bundle("toy.ipynb", [exercises.Question("q-a", 2, 0, TESTS)]), bundle)
     sub.mkdir()
     cells = {"a_good": ["q_a = 42"], "b_stub": ["q_a = ..."], "c_wrong": ["q_a = 41"],
              "d_killer": ["q_a = 42", "import os; os.kill(os.getppid(), 9)"], "e_raises": ["1 / 0", "q_a = 42"],
@@ -321,7 +323,7 @@ def test_jobs_give_the_same_gradebook_as_one_at_a_time(tmp_path):
     books = []
     for jobs in (1, 3):
         out = tmp_path / f"jobs{jobs}.csv"
-        subprocess.run([sys.executable, "-m", "mnist1d.grading", str(bundle), str(sub), "-o", str(out),
+        subprocess.run([sys.executable, "-m", "mnist1d.course.grading", str(bundle), str(sub), "-o", str(out),
                         "--timeout", "20", "--jobs", str(jobs)], check=True, capture_output=True, timeout=120)
         books.append(gradebook(out))
     assert books[0] == books[1]
@@ -332,11 +334,11 @@ def test_jobs_give_the_same_gradebook_as_one_at_a_time(tmp_path):
 
 def test_a_stopped_grader_leaves_the_rows_it_finished(tmp_path):
     bundle, sub, out = tmp_path / "bundle", tmp_path / "submissions", tmp_path / "gradebook.csv"
-    write_bundle(Bundle("toy.ipynb", [checks.Question("q-a", 2, 0, TESTS)]), bundle)
+    write_bundle(Bundle("toy.ipynb", [exercises.Question("q-a", 2, 0, TESTS)]), bundle)
     sub.mkdir()
     (sub / "a.ipynb").write_text(notebook("q_a = 42"))
     (sub / "b.ipynb").write_text(notebook("q_a = 42", "while True:\n    pass"))
-    grader = subprocess.Popen([sys.executable, "-m", "mnist1d.grading", str(bundle), str(sub), "-o", str(out),
+    grader = subprocess.Popen([sys.executable, "-m", "mnist1d.course.grading", str(bundle), str(sub), "-o", str(out),
                                "--timeout", "60"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while not out.exists() and time.monotonic() < deadline:

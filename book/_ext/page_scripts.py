@@ -13,7 +13,7 @@ Four fixes; the first two are measured by ``tests/test_browser.py`` in headless 
   which module asks first varies from load to load. Telling require.js that every one of
   them lives in ``_static/`` before it loads makes the fonts load.
 * **Colab opens what Colab can show.** A chapter's Colab button opens its plain copy in
-  ``book/colab/`` (``python -m mnist1d.plain``: glued values, citations and exercises
+  ``book/colab/`` (``python -m mnist1d.course.plain``: glued values, citations and exercises
   written out), since Colab does not render MyST; the instructors and report pages, which
   read the chapters beside them, get no launch button.
 * **Markup axe-core rejects** (``tests/test_browser.py`` runs it on every page): the

@@ -8,10 +8,10 @@ do not: a reader who opens a chapter there would see
 stored run), citations as (Author Year) and exercises and solutions as plain
 Markdown.
 
-    python -m mnist1d.plain book/ book/colab/
+    python -m mnist1d.course.plain book/ book/colab/
 
 writes the notebooks that the book's Colab buttons open (outputs cleared: the
-reader runs them); the student notebooks of :mod:`mnist1d.assignments` get the
+reader runs them); the student notebooks of :mod:`mnist1d.course.notebooks` get the
 same treatment. A test fails when ``book/colab/`` is stale or any MyST role or
 directive is left.
 """
@@ -23,8 +23,22 @@ from pathlib import Path
 
 import nbformat
 
-from .assignments import CHAPTER_GLOB, GRADER_TAGS, chapter_number
-from .reproduction import glued
+from .book import (
+    CITE,
+    EXERCISE,
+    GLUE,
+    GRADER_TAGS,
+    LABEL,
+    MYST,
+    NUMREF,
+    REF,
+    SOLUTION_END,
+    SOLUTION_START,
+    TARGET,
+    chapter_number,
+    chapters,
+    glued,
+)
 
 __all__ = [
     "MYST",
@@ -34,23 +48,6 @@ __all__ = [
     "plain_notebook",
     "write_plain",
 ]
-
-GLUE = re.compile(r"\{glue:text\}`([^`]+)`")
-NUMREF = re.compile(r"\{numref\}`([^`]+)`")
-REF = re.compile(r"\{ref\}`([^`<]+?)(?:\s*<([\w-]+)>)?`")
-# a MyST target before a heading: "(ch3-how)=" then "## How it is built"
-TARGET = re.compile(r"^\(([\w-]+)\)=[ \t]*\n(?:#+[ \t]+([^\n]+))?", re.M)
-CITE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]+)`")
-EXERCISE = re.compile(
-    r"```\{exercise\}([^\n]*)\n((?::[\w-]+:[^\n]*\n)*)(.*?)```", re.S
-)
-SOLUTION_START = re.compile(
-    r"```\{solution-start\}\s+([\w-]+)[^\n]*\n(?::[\w-]+:[^\n]*\n)*```"
-)
-SOLUTION_END = re.compile(r"```\{solution-end\}\s*```")
-LABEL = re.compile(r":label:\s*([\w-]+)")
-# any role or directive left over
-MYST = re.compile(r"\{[a-z][\w:-]*\}`|```\{[a-z][\w-]*\}")
 
 
 def citations(bib_text):
@@ -178,7 +175,7 @@ def plain_notebook(
         names = numbers(nb, chapter) if chapter is not None else {}
     if chapter is not None and out.cells[0].source.startswith("# "):
         out.cells[0].source = f"# {chapter}. " + out.cells[0].source[2:]
-    # the exercises' tests are for graders (mnist1d.checks), not readers
+    # the exercises' tests are for graders (mnist1d.course.exercises), not readers
     out.cells = [
         c
         for c in out.cells
@@ -202,7 +199,7 @@ def write_plain(book, outdir):
     refs = citations((book / "references.bib").read_text())
     outdir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for path in sorted(book.glob(CHAPTER_GLOB)):
+    for path in chapters(book):
         nb = nbformat.read(path, as_version=4)
         plain = plain_notebook(
             nb, glued(nb), refs, chapter=chapter_number(path)

@@ -1,17 +1,17 @@
 """Grade a folder of submitted notebooks into a CSV gradebook:
-``python -m mnist1d.grading BUNDLE SUBMISSIONS -o gradebook.csv``.
+``python -m mnist1d.course.grading BUNDLE SUBMISSIONS -o gradebook.csv``.
 
 ``BUNDLE`` is one chapter's grading folder written by ``python -m
-mnist1d.assignments book OUT --grading`` (``OUT/grading/<chapter>/``: the
+mnist1d.course.notebooks book OUT --grading`` (``OUT/grading/<chapter>/``: the
 questions and their hidden tests). Every ``*.ipynb`` in ``SUBMISSIONS`` is one
 student's; its file name, without ``.ipynb``, names the row.
 
-Each submission runs in its own process (:mod:`mnist1d.submission`), in an
+Each submission runs in its own process (:mod:`mnist1d.course.grading.submission`), in an
 empty temporary folder, under a time limit; its answers come back as JSON
-(:mod:`mnist1d.answers`, no pickle) and are tested here, in a process that
+(:mod:`mnist1d.course.grading.answers`, no pickle) and are tested here, in a process that
 never runs student code, by otter-grader's test runner against tests held in
 memory: the child is told only the answers' names. Before its first cell the
-child seals itself off (:mod:`mnist1d.sandbox`: Landlock and resource
+child seals itself off (:mod:`mnist1d.course.grading.sandbox`: Landlock and resource
 limits), and whatever it started is ended with it. So a submission that is
 not a notebook, raises, loops forever, deletes its cells, prints without end,
 ends its own process, reads or writes where it should not, signals the
@@ -42,9 +42,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ...files import atomic_write
+from ..exercises import Question, score
 from .answers import NOT_ANSWERED, Unsupported, decode
-from .checks import Question, score
 from .sandbox import (
+    PACKAGE_DIR,
     SandboxUnavailable,
     check,
     exposed,
@@ -73,7 +75,7 @@ class Bundle:
     """One chapter's questions, with every test case (hidden ones too)."""
 
     chapter: str
-    questions: list  # of mnist1d.checks.Question
+    questions: list  # of mnist1d.course.exercises.Question
 
 
 def write_bundle(bundle, folder):
@@ -96,7 +98,7 @@ def load_bundle(folder):
     if not path.is_file():
         raise ValueError(
             f"bundle must be a grading folder holding questions.json (from "
-            f"python -m mnist1d.assignments BOOK OUT --grading), got {folder}"
+            f"python -m mnist1d.course.notebooks BOOK OUT --grading), got {folder}"
         )
     record = json.loads(path.read_text())
     return Bundle(
@@ -116,11 +118,11 @@ class Row:
 def _watched_files(bundle_dir):
     """Every file whose change would change a grade: the bundle, this
     package, otter."""
-    from .checks import import_otter
+    from ...checks import import_otter
 
     otter = import_otter()
 
-    roots = [Path(bundle_dir), Path(__file__).parent, Path(otter.__file__)]
+    roots = [Path(bundle_dir), PACKAGE_DIR, Path(otter.__file__)]
     files = []
     for root in roots:
         root = root.parent if root.is_file() else root
@@ -162,7 +164,7 @@ class Settings:
     disk_gb : float
         What it may write: its largest file and its whole folder, GiB.
     sandbox : bool
-        Seal it off with :mod:`mnist1d.sandbox` (False only on request).
+        Seal it off with :mod:`mnist1d.course.grading.sandbox` (False only on request).
     jobs : int
         Submissions graded at once, each on its own share of the cores.
     """
@@ -306,7 +308,7 @@ def _run(notebook_bytes, names, settings, slot=0):
         job = {"notebook": str(nb_path), "out": str(out), "names": names}
         job["sandbox"] = policy and json.loads(policy.to_json())
         child = CHILDREN.start(
-            [sys.executable, "-s", "-m", "mnist1d.submission"],
+            [sys.executable, "-s", "-m", "mnist1d.course.grading.submission"],
             cwd=tmp,
             env=_environment(tmp, len(cpus or [0]) if cpus else 2),
             stdin=subprocess.PIPE,
@@ -555,9 +557,7 @@ def write_gradebook(rows, bundle, path):
         + ["auto total", "auto possible", "notes"]
     )
     possible = sum(q.points for q in auto)
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="") as f:
+    with atomic_write(path, newline="") as f:
         out = csv.writer(f)
         out.writerow(header)
         for row in rows:
@@ -568,13 +568,12 @@ def write_gradebook(rows, bundle, path):
                 + [""] * len(manual)
                 + [f"{sum(got):g}", f"{possible:g}", "; ".join(row.notes)]
             )
-    tmp.replace(path)
-    return path
+    return Path(path)
 
 
 def _parser():
     parser = argparse.ArgumentParser(
-        prog="python -m mnist1d.grading",
+        prog="python -m mnist1d.course.grading",
         description=__doc__.splitlines()[0],
     )
     parser.add_argument("bundle", help="OUT/grading/<chapter> folder")
@@ -642,7 +641,9 @@ def main(argv=None):
             args.bundle, args.submissions, settings, args.answers, args.out
         )
     except (SandboxUnavailable, ValueError) as error:
-        raise SystemExit(f"python -m mnist1d.grading: {error}") from None
+        raise SystemExit(
+            f"python -m mnist1d.course.grading: {error}"
+        ) from None
     bundle = load_bundle(args.bundle)
     print(write_gradebook(rows, bundle, args.out))
 

@@ -1,16 +1,16 @@
 """Run one submitted notebook and write its answers: the grader's child
 process.
 
-``python -m mnist1d.submission`` reads one job from its standard input, as
+``python -m mnist1d.course.grading.submission`` reads one job from its standard input, as
 JSON: ``{"notebook": PATH, "out": OUT_JSON, "names": [NAME, ...],
 "sandbox": POLICY or null}``, so its command line and environment hold
 nothing a submission could use (the hidden tests never reach this process at
 all: only the answer names do). It first seals itself off
-(:func:`mnist1d.sandbox.enter`, before it imports anything a notebook could
+(:func:`mnist1d.course.grading.sandbox.enter`, before it imports anything a notebook could
 have touched), then runs the notebook's code cells in order in an IPython shell in this process (so the
 grader can stop it, and everything it started, as one process group), and
 after every cell rewrites ``OUT_JSON`` atomically with the answers ``NAME...``
-defined so far (:func:`mnist1d.answers.collect`), the cells that raised, and
+defined so far (:func:`mnist1d.course.grading.answers.collect`), the cells that raised, and
 how much the notebook printed. A notebook that runs forever or ends its own
 process still leaves the answers of the cells it finished. Printed output is
 counted, not kept, so a notebook that prints without end costs no memory.
@@ -21,6 +21,8 @@ import json
 import os
 import sys
 import time
+
+from ...files import atomic_write
 
 
 class CountingSink(io.TextIOBase):
@@ -42,10 +44,8 @@ def _write(path, record, owner=os.getpid()):
     # forked by a cell would race it for the file with answers of its own
     if os.getpid() != owner:
         return
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
+    with atomic_write(path) as f:
         json.dump(record, f)
-    os.replace(tmp, path)
 
 
 def run(notebook, out, names):

@@ -157,6 +157,10 @@ def check():
     return abi
 
 
+# mnist1d/, which a submission imports (grading/ -> course/ -> mnist1d/)
+PACKAGE_DIR = Path(__file__).resolve().parents[2]
+
+
 def environment_paths():
     """Folders the Python environment lives in: the interpreter, its
     standard library and every site-packages, and this package."""
@@ -165,7 +169,7 @@ def environment_paths():
     paths.update(sysconfig.get_paths()[k] for k in ("purelib", "platlib"))
     paths.update(site.getsitepackages())
     paths.add(str(Path(sys.executable).resolve().parent))
-    paths.add(str(Path(__file__).resolve().parent))  # an editable install
+    paths.add(str(PACKAGE_DIR))  # an editable install
     return sorted(p for p in paths if os.path.exists(p))
 
 
