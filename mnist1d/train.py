@@ -26,6 +26,7 @@ __all__ = [
     "train",
     "check_data",
     "minibatch_rows",
+    "keep_freed_memory",
 ]
 
 
