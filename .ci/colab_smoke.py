@@ -31,9 +31,9 @@ SMOKE = {
     "05": "d = dd.make_data()\n"
           "s = dd.sweep('mlp', (2, 4), d, {'clean': d['y']}, cfg=replace(MLP_CFG, steps=2, eval_every=2),"
           " device=DEVICE, log=None)",
-    "06": "r = ml.learn_lr([1.5], ml.make_data(ml.LR_DATA_ARGS, device=DEVICE),"
+    "06": "r = ml.learn_lr([1.5], ml.make_tensors(ml.LR_DATA_ARGS, device=DEVICE),"
           " replace(ml.LRConfig(), meta_steps=1, inner_steps=3))\n"
-          "a = act.learn_activation(ml.make_data(device=DEVICE), act.ActConfig(meta_steps=1, inner_steps=3, last=2))",
+          "a = act.learn_activation(ml.make_tensors(device=DEVICE), act.ActConfig(meta_steps=1, inner_steps=3, last=2))",
     "07": "r = ssl.train_ssl(make_dataset()['x'][:200], replace(ssl.SSLConfig(), epochs=1), device=DEVICE)",
 }
 
