@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 HEADER = """\
-# Checks for exercise {label}, made from the chapter by mnist1d.course:
+# Checks for {label}, made from its chapter (mnist1d.course.exercises):
 # edit the chapter, not this file.
 OK_FORMAT = False
 

@@ -211,8 +211,9 @@ def write_plain(book, outdir):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(
+        prog="python -m mnist1d.course.plain",
         description="Write the book's chapters as plain notebooks for Jupyter "
-        "and Colab."
+        "and Colab.",
     )
     ap.add_argument("book", type=Path)
     ap.add_argument("outdir", type=Path)
