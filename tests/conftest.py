@@ -44,9 +44,24 @@ def run_everything(config):
     from mnist1d.course.rehearsal import write_rehearsals
 
     shutil.rmtree(REHEARSAL, ignore_errors=True)
-    write_rehearsals(ROOT / "book", REHEARSAL)
+    config.stash[NOTEBOOKS] = write_rehearsals(ROOT / "book", REHEARSAL) + [
+        ROOT / "book" / "instructors.ipynb", ROOT / "book" / "reproduction.ipynb"]
     config.args.append(str(REHEARSAL))
     config.option.nbval_lax = True
+
+
+NOTEBOOKS = pytest.StashKey[list]()
+
+
+@pytest.hookimpl(tryfirst=True)  # before -k or --deselect narrow the items
+def pytest_collection_modifyitems(config, items):
+    """A run of everything that would leave a notebook out fails, instead of passing without
+    having run that chapter."""
+    expected = config.stash.get(NOTEBOOKS, [])
+    collected = {Path(item.path) for item in items}
+    missing = [p.name for p in expected if Path(p) not in collected]
+    if missing:
+        raise pytest.UsageError(f"these notebooks were not collected, so nbval would not run them: {missing}")
 
 
 # Without torch (the torch-free lane, .ci/pythons, or a numpy-only install), a test module or
